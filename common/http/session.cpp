@@ -1,0 +1,371 @@
+#include "common/http/session.hpp"
+
+#include <algorithm>
+#include <boost/asio/error.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <exception>
+#include <limits>
+#include <string>
+#include <utility>
+
+namespace order_tracker::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+responder::responder(std::shared_ptr<detail::session> session, std::uint64_t request_id)
+    : session_(std::move(session)), request_id_(request_id) {}
+
+void responder::operator()(response res) const {
+  // A moved-from responder has no session; calling it is as harmless as a second call.
+  if (session_) {
+    session_->respond(request_id_, std::move(res));
+  }
+}
+
+namespace detail {
+
+namespace {
+
+/// Enough for a typical request in one read; the parser asks for more when it needs it.
+constexpr std::size_t first_read_bytes = 4096;
+
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool is_http_error(const beast::error_code& ec) {
+  return ec.category() == beast_http::make_error_code(beast_http::error::bad_method).category();
+}
+
+// Errors that are a client leaving or our own cancellation, not something an operator can act on.
+bool is_routine(const beast::error_code& ec) {
+  return ec == asio::error::operation_aborted || ec == asio::error::eof ||
+         ec == beast_http::error::end_of_stream || ec == beast_http::error::partial_message ||
+         ec == beast::error::timeout || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::not_connected;
+}
+
+std::string bytes_text(std::size_t n) {
+  return std::to_string(n) + " bytes";
+}
+
+}  // namespace
+
+session::session(asio::ip::tcp::socket socket, const limits& lim,
+                 std::weak_ptr<session_owner> owner)
+    : stream_(std::move(socket)),
+      request_deadline_(stream_.get_executor()),
+      limits_(lim),
+      owner_(std::move(owner)) {}
+
+session::~session() {
+  leave_registry();
+}
+
+void session::leave_registry() {
+  auto registration = std::exchange(registration_, std::nullopt);
+  if (!registration) {
+    return;
+  }
+  if (auto owner = owner_.lock()) {
+    owner->forget(*registration);
+  }
+}
+
+void session::registered(session_list::iterator registration) {
+  registration_ = registration;
+}
+
+void session::start() {
+  do_wait_for_request();
+}
+
+void session::reject() {
+  auto res = json_error(beast_http::status::service_unavailable, "too many connections");
+  res.set(beast_http::field::retry_after, "1");
+  do_write(std::move(res), false);
+}
+
+void session::drain() {
+  draining_ = true;
+  // A request still being read has not reached the application, so dropping it loses nothing the
+  // client cannot retry; answers that are pending or being written finish in on_write/respond.
+  if (state_ == state::reading || state_ == state::sending_continue) {
+    close_now();
+  }
+}
+
+void session::close() {
+  close_now();
+}
+
+void session::do_wait_for_request() {
+  state_ = state::reading;
+  if (buffer_.size() > 0) {
+    // A pipelined request is already here; it is read only now, after the previous answer.
+    return do_read_header();
+  }
+  // Only the first byte waits on the idle timeout, since a keep-alive client may think a while
+  // between requests; a new connection that has sent nothing yet gets no such patience.
+  stream_.expires_after(first_request_ ? limits_.request_timeout : limits_.idle_timeout);
+  stream_.async_read_some(buffer_.prepare(first_read_bytes),
+                          beast::bind_front_handler(&session::on_first_bytes, shared_from_this()));
+}
+
+void session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
+  if (state_ == state::closed) {
+    return;
+  }
+  if (ec) {
+    return fail(ec, "read");
+  }
+  buffer_.commit(bytes);
+  do_read_header();
+}
+
+void session::do_read_header() {
+  ++request_id_;
+  timed_out_ = false;
+  parser_.emplace();
+  parser_->body_limit(limits_.max_body_bytes);
+  parser_->header_limit(static_cast<std::uint32_t>(
+      std::min<std::size_t>(limits_.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+
+  // The stream's own expiry would close the socket, leaving no way to answer 408; the request
+  // deadline cancels the read instead.
+  stream_.expires_never();
+  request_deadline_.expires_after(limits_.request_timeout);
+  request_deadline_.async_wait([self = shared_from_this(), id = request_id_](beast::error_code e) {
+    self->on_deadline(e, id);
+  });
+  beast_http::async_read_header(
+      stream_, buffer_, *parser_,
+      beast::bind_front_handler(&session::on_read_header, shared_from_this()));
+}
+
+void session::on_deadline(beast::error_code ec, std::uint64_t request_id) {
+  // The deadline may have fired just as the request completed; the id and state tell.
+  if (ec || request_id != request_id_ ||
+      (state_ != state::reading && state_ != state::sending_continue)) {
+    return;
+  }
+  timed_out_ = true;
+  beast::error_code ignored;
+  stream_.socket().cancel(ignored);
+}
+
+void session::on_read_header(beast::error_code ec, std::size_t) {
+  if (state_ == state::closed) {
+    return;
+  }
+  // Checked before `ec`: a read that completed in the same turn as the deadline still times out,
+  // or the body read would run without one.
+  if (timed_out_) {
+    return on_request_timeout();
+  }
+  if (ec) {
+    return on_read_error(ec);
+  }
+  const auto& req = parser_->get();
+  if (req.version() >= 11 && !parser_->is_done() &&
+      beast::iequals(req[beast_http::field::expect], "100-continue")) {
+    // The client waits for this before sending its body. An oversized body was refused already:
+    // the parser checks Content-Length against the limit while reading the header.
+    state_ = state::sending_continue;
+    return asio::async_write(
+        stream_, asio::buffer(continue_line.data(), continue_line.size()),
+        beast::bind_front_handler(&session::on_continue_sent, shared_from_this()));
+  }
+  do_read_body();
+}
+
+void session::on_continue_sent(beast::error_code ec, std::size_t) {
+  if (state_ == state::closed) {
+    return;
+  }
+  if (timed_out_) {
+    // Part of the interim response may be out; a 408 after it would be garbage, so just close.
+    return close_now();
+  }
+  if (ec) {
+    return fail(ec, "write");
+  }
+  state_ = state::reading;
+  do_read_body();
+}
+
+void session::do_read_body() {
+  beast_http::async_read(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&session::on_read, shared_from_this()));
+}
+
+void session::on_read(beast::error_code ec, std::size_t) {
+  if (state_ == state::closed) {
+    return;
+  }
+  if (timed_out_) {
+    return on_request_timeout();
+  }
+  if (ec) {
+    return on_read_error(ec);
+  }
+  request_deadline_.cancel();
+  first_request_ = false;
+  dispatch();
+}
+
+void session::on_read_error(beast::error_code ec) {
+  if (ec == beast_http::error::body_limit) {
+    return answer_and_close(beast_http::status::payload_too_large,
+                            "body exceeds " + bytes_text(limits_.max_body_bytes));
+  }
+  if (ec == beast_http::error::header_limit) {
+    return answer_and_close(beast_http::status::request_header_fields_too_large,
+                            "headers exceed " + bytes_text(limits_.max_header_bytes));
+  }
+  if (is_http_error(ec) && !is_routine(ec)) {
+    return answer_and_close(beast_http::status::bad_request, "malformed request: " + ec.message());
+  }
+  fail(ec, "read");
+}
+
+void session::on_request_timeout() {
+  answer_and_close(
+      beast_http::status::request_timeout,
+      "request not received within " + std::to_string(limits_.request_timeout.count()) + " ms");
+}
+
+void session::dispatch() {
+  auto owner = owner_.lock();
+  if (!owner) {
+    return close_now();
+  }
+  request req = parser_->release();
+  parser_.reset();
+  request_version_ = req.version();
+  request_keep_alive_ = req.keep_alive();
+  state_ = state::awaiting_response;
+  const auto id = request_id_;
+  // The handler is application code on our thread: an exception must become this client's 500,
+  // not unwind through io_context::run() and take every other connection down with it.
+  try {
+    owner->dispatch(std::move(req), responder{shared_from_this(), id});
+  } catch (const std::exception& e) {
+    report(std::string{"http: handler threw: "} + e.what());
+    respond(id, json_error(beast_http::status::internal_server_error, "internal error"));
+  } catch (...) {
+    report("http: handler threw a non-standard exception");
+    respond(id, json_error(beast_http::status::internal_server_error, "internal error"));
+  }
+}
+
+void session::respond(std::uint64_t request_id, response res) {
+  if (state_ != state::awaiting_response || request_id != request_id_) {
+    return;
+  }
+  const bool keep_alive = request_keep_alive_ && res.keep_alive();
+  do_write(std::move(res), keep_alive);
+}
+
+void session::answer_and_close(beast_http::status status, std::string_view error) {
+  // The request was never parsed completely, so its version is unknown; 1.1 is what clients expect.
+  request_version_ = 11;
+  parser_.reset();
+  request_deadline_.cancel();
+  do_write(json_error(status, error), false);
+}
+
+void session::do_write(response res, bool keep_alive) {
+  state_ = state::writing;
+  close_after_write_ = !keep_alive || draining_;
+  response_ = std::move(res);
+  try {
+    complete(response_);
+  } catch (const std::exception& e) {
+    // prepare_payload refuses a body on 1xx/204/304; the client still deserves an answer.
+    report(std::string{"http: handler's response is invalid: "} + e.what());
+    response_ = json_error(beast_http::status::internal_server_error, "internal error");
+    complete(response_);
+  }
+  stream_.expires_after(limits_.write_timeout);
+  beast_http::async_write(stream_, response_,
+                          beast::bind_front_handler(&session::on_write, shared_from_this()));
+}
+
+void session::complete(response& res) const {
+  // Version first: keep_alive() writes the Connection header the way this version needs it.
+  res.version(request_version_);
+  res.keep_alive(!close_after_write_);
+  res.set(beast_http::field::server, "order-tracker");
+  res.prepare_payload();
+}
+
+void session::on_write(beast::error_code ec, std::size_t) {
+  if (state_ == state::closed) {
+    return;
+  }
+  if (ec) {
+    return fail(ec, "write");
+  }
+  response_ = {};
+  if (close_after_write_ || draining_) {
+    return do_linger();
+  }
+  do_wait_for_request();
+}
+
+void session::do_linger() {
+  state_ = state::lingering;
+  beast::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  // One expiry covers the whole drain: it applies to every read started until it is set again.
+  stream_.expires_after(limits_.linger_timeout);
+  do_drain_input();
+}
+
+void session::do_drain_input() {
+  buffer_.clear();
+  stream_.async_read_some(buffer_.prepare(first_read_bytes),
+                          beast::bind_front_handler(&session::on_drain_input, shared_from_this()));
+}
+
+void session::on_drain_input(beast::error_code ec, std::size_t) {
+  if (state_ == state::closed) {
+    return;
+  }
+  if (ec) {
+    // End of input (the client read our answer and closed) or the linger timeout: done either way.
+    return close_now();
+  }
+  do_drain_input();
+}
+
+void session::close_now() {
+  state_ = state::closed;
+  request_deadline_.cancel();
+  stream_.close();
+  // Leave now, not in the destructor: a responder the application still holds keeps this object
+  // alive, and a closed connection must not hold up a drain or count against max_connections.
+  leave_registry();
+}
+
+void session::fail(beast::error_code ec, std::string_view what) {
+  close_now();
+  if (is_routine(ec)) {
+    return;
+  }
+  report(std::string{"http: "} + std::string{what} + ": " + ec.message());
+}
+
+void session::report(std::string_view message) {
+  if (auto owner = owner_.lock()) {
+    owner->report(message);
+  }
+}
+
+}  // namespace detail
+}  // namespace order_tracker::http

@@ -1,0 +1,96 @@
+#include "common/kafka/admin.hpp"
+
+#include <array>
+
+#include "common/kafka/error.hpp"
+#include "common/kafka/handles.hpp"
+#include "common/kafka/queue_waker.hpp"
+#include "common/observability/log.hpp"
+
+namespace order_tracker::kafka {
+
+struct admin::impl {
+  rd_kafka_t* handle = nullptr;
+  detail::queue_ptr queue;
+  std::unique_ptr<detail::queue_waker> waker;
+};
+
+admin::admin(boost::asio::io_context& io, producer& owner) : impl_(std::make_unique<impl>()) {
+  impl_->handle = owner.native_handle();
+  // A queue of our own, so admin results never mix with the producer's reports.
+  impl_->queue.reset(rd_kafka_queue_new(impl_->handle));
+  impl_->waker = std::make_unique<detail::queue_waker>(io, impl_->queue.get(), [this] { drain(); });
+  impl_->waker->start();
+}
+
+admin::~admin() {
+  impl_->waker->stop();
+  // Requests still in flight own their handler; drop them with their events.
+  while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->queue.get(), 0)}) {
+    delete static_cast<topic_handler*>(rd_kafka_event_opaque(ev.get()));
+  }
+}
+
+void admin::stop() {
+  impl_->waker->stop();
+}
+
+void admin::ensure_topic(const topic_spec& spec, std::chrono::milliseconds timeout,
+                         topic_handler done) {
+  std::array<char, 512> err{};
+  detail::new_topic_ptr topic(rd_kafka_NewTopic_new(
+      spec.name.c_str(), spec.partitions, spec.replication_factor, err.data(), err.size()));
+  if (!topic) {
+    done(make_error(RD_KAFKA_RESP_ERR__INVALID_ARG), err.data());
+    return;
+  }
+  for (const auto& [key, value] : spec.configs) {
+    if (auto e = rd_kafka_NewTopic_set_config(topic.get(), key.c_str(), value.c_str()); e != 0) {
+      done(make_error(e), "topic config " + key);
+      return;
+    }
+  }
+  detail::admin_options_ptr options(
+      rd_kafka_AdminOptions_new(impl_->handle, RD_KAFKA_ADMIN_OP_CREATETOPICS));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()),
+                                            err.data(), err.size());
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout.count()),
+                                              err.data(), err.size());
+  auto handler = std::make_unique<topic_handler>(std::move(done));
+  rd_kafka_AdminOptions_set_opaque(options.get(), handler.release());
+  rd_kafka_NewTopic_t* topics[] = {topic.get()};
+  rd_kafka_CreateTopics(impl_->handle, topics, 1, options.get(), impl_->queue.get());
+}
+
+void admin::drain() {
+  while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->queue.get(), 0)}) {
+    std::unique_ptr<topic_handler> handler(
+        static_cast<topic_handler*>(rd_kafka_event_opaque(ev.get())));
+    if (!handler)
+      continue;
+    boost::system::error_code ec;
+    std::string detail;
+    if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ec = make_error(rd_kafka_event_error(ev.get()));
+      detail = rd_kafka_event_error_string(ev.get());
+    } else if (const auto* result = rd_kafka_event_CreateTopics_result(ev.get())) {
+      std::size_t n = 0;
+      const rd_kafka_topic_result_t** topics = rd_kafka_CreateTopics_result_topics(result, &n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto e = rd_kafka_topic_result_error(topics[i]);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+          ec = make_error(e);
+          const char* s = rd_kafka_topic_result_error_string(topics[i]);
+          detail = s != nullptr ? s : "";
+        }
+      }
+    }
+    try {
+      (*handler)(ec, detail);
+    } catch (const std::exception& e) {
+      log::error("kafka", "admin handler threw: {}", e.what());
+    }
+  }
+}
+
+}  // namespace order_tracker::kafka

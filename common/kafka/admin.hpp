@@ -1,0 +1,49 @@
+#pragma once
+/// Asynchronous admin requests on a producer's connections, completed on the io thread.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/system/error_code.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config/options.hpp"
+#include "common/kafka/producer.hpp"
+
+namespace order_tracker::kafka {
+
+/// What a topic should look like when we create it.
+struct topic_spec {
+  std::string name;
+  int partitions = 3;
+  int replication_factor = 1;
+  std::vector<config::property> configs;  ///< e.g. {"min.insync.replicas", "2"}
+};
+
+class admin {
+ public:
+  /// Uses `owner`'s client handle; `owner` must outlive this object.
+  admin(boost::asio::io_context& io, producer& owner);
+  ~admin();
+  admin(const admin&) = delete;
+  admin& operator=(const admin&) = delete;
+
+  using topic_handler =
+      std::function<void(const boost::system::error_code&, const std::string& detail)>;
+
+  /// CreateTopics; a topic that already exists counts as success (its layout is left as it is).
+  /// `done` runs once on the io thread, with the broker's reason on failure.
+  void ensure_topic(const topic_spec& spec, std::chrono::milliseconds timeout, topic_handler done);
+
+  /// Stops the wake-ups so that io_context::run() can return.
+  void stop();
+
+ private:
+  struct impl;
+  void drain();
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace order_tracker::kafka

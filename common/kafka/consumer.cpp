@@ -1,0 +1,339 @@
+#include "common/kafka/consumer.hpp"
+
+#include <array>
+#include <cstring>
+
+#include "common/kafka/client_config.hpp"
+#include "common/kafka/error.hpp"
+#include "common/kafka/handles.hpp"
+#include "common/kafka/queue_waker.hpp"
+#include "common/observability/log.hpp"
+
+namespace order_tracker::kafka {
+namespace {
+
+// librdkafka evicts a member that has not polled for max.poll.interval.ms, and a consumer that
+// polls only on wake-ups may look idle (librdkafka issue #3344): poll at least this often.
+constexpr std::chrono::milliseconds keepalive_interval{1000};
+constexpr std::chrono::milliseconds close_check_interval{20};
+constexpr std::size_t batch_size = 1024;
+
+std::vector<topic_partition> to_vector(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<topic_partition> out;
+  if (list == nullptr)
+    return out;
+  out.reserve(static_cast<std::size_t>(list->cnt));
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& p = list->elems[i];
+    out.push_back({p.topic, p.partition, p.offset});
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---- message ----------------------------------------------------------------------------------
+
+message& message::operator=(message&& other) noexcept {
+  if (this != &other) {
+    if (m_ != nullptr)
+      rd_kafka_message_destroy(m_);
+    m_ = std::exchange(other.m_, nullptr);
+  }
+  return *this;
+}
+
+message::~message() {
+  if (m_ != nullptr)
+    rd_kafka_message_destroy(m_);
+}
+
+std::string_view message::topic() const {
+  return rd_kafka_topic_name(m_->rkt);
+}
+std::int32_t message::partition() const {
+  return m_->partition;
+}
+std::int64_t message::offset() const {
+  return m_->offset;
+}
+std::string_view message::key() const {
+  return m_->key == nullptr ? std::string_view{}
+                            : std::string_view(static_cast<const char*>(m_->key), m_->key_len);
+}
+std::string_view message::payload() const {
+  return m_->payload == nullptr ? std::string_view{}
+                                : std::string_view(static_cast<const char*>(m_->payload), m_->len);
+}
+std::int64_t message::timestamp_ms() const {
+  return rd_kafka_message_timestamp(m_, nullptr);
+}
+
+std::optional<std::string_view> message::header(std::string_view name) const {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(m_, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return std::nullopt;
+  const std::string key(name);
+  const void* value = nullptr;
+  std::size_t size = 0;
+  if (rd_kafka_header_get_last(headers, key.c_str(), &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  return std::string_view(static_cast<const char*>(value), size);
+}
+
+// ---- consumer ---------------------------------------------------------------------------------
+
+struct consumer::impl {
+  detail::handle_ptr handle;  // destroyed last: joins librdkafka's threads
+  detail::queue_ptr queue;
+  std::unique_ptr<detail::queue_waker> waker;
+  detail::partition_list_ptr pending_stores{rd_kafka_topic_partition_list_new(8)};
+  consumer* owner = nullptr;
+  bool cooperative = false;
+};
+
+// librdkafka calls these from inside rd_kafka_consume_batch_queue(), i.e. on the io thread.
+struct consumer_callbacks {
+  static void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    auto& self = *static_cast<consumer*>(opaque);
+    const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    const auto moved = to_vector(partitions);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      detail::error_ptr e;
+      if (cooperative) {
+        e.reset(rd_kafka_incremental_assign(rk, partitions));
+      } else if (auto code = rd_kafka_assign(rk, partitions); code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log::error("kafka", "assign failed: {}", rd_kafka_err2str(code));
+      }
+      if (e)
+        log::error("kafka", "incremental assign failed: {}", rd_kafka_error_string(e.get()));
+      if (self.events_.on_assigned)
+        self.events_.on_assigned(moved);
+      return;
+    }
+    const bool lost = rd_kafka_assignment_lost(rk) != 0;
+    if (self.events_.on_revoked)
+      self.events_.on_revoked(moved, lost);
+    if (!lost) {
+      // What was processed on these partitions is committed before another member takes them.
+      self.flush_stores();
+      rd_kafka_commit(rk, nullptr, 1);
+    }
+    if (cooperative) {
+      detail::error_ptr e(rd_kafka_incremental_unassign(rk, partitions));
+      if (e)
+        log::error("kafka", "incremental unassign failed: {}", rd_kafka_error_string(e.get()));
+    } else {
+      rd_kafka_assign(rk, nullptr);
+    }
+  }
+
+  static void commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                     void* opaque) {
+    auto& self = *static_cast<consumer*>(opaque);
+    // _NO_OFFSET: nothing new to commit, which is not worth reporting.
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+      return;
+    if (self.events_.on_commit) {
+      self.events_.on_commit(
+          err == RD_KAFKA_RESP_ERR_NO_ERROR ? boost::system::error_code{} : make_error(err),
+          to_vector(offsets));
+    }
+  }
+
+  static void error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+    auto& self = *static_cast<consumer*>(opaque);
+    const bool fatal = err == RD_KAFKA_RESP_ERR__FATAL;
+    std::string text = reason;
+    int code = err;
+    if (fatal) {
+      std::array<char, 512> buf{};
+      code = rd_kafka_fatal_error(rk, buf.data(), buf.size());
+      text = buf.data();
+    }
+    if (self.events_.on_error)
+      self.events_.on_error(make_error(code), text, fatal);
+  }
+
+  static int stats(rd_kafka_t*, char* json, size_t len, void* opaque) {
+    auto& self = *static_cast<consumer*>(opaque);
+    if (self.events_.on_stats)
+      self.events_.on_stats(std::string_view(json, len));
+    return 0;  // librdkafka frees the JSON
+  }
+};
+
+consumer::consumer(boost::asio::io_context& io, const config::kafka_options& options,
+                   std::string group_id, std::vector<config::property> defaults,
+                   consumer_events events)
+    : impl_(std::make_unique<impl>()),
+      events_(std::move(events)),
+      keepalive_(io),
+      close_timer_(io) {
+  std::vector<config::property> base{
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.auto.commit", "true"},
+      {"auto.commit.interval.ms", "1000"},
+  };
+  base.insert(base.end(), defaults.begin(), defaults.end());
+  // Enforced: only offsets the service stored after processing may be committed.
+  auto conf = detail::make_conf(options, base,
+                                {{"group.id", group_id}, {"enable.auto.offset.store", "false"}});
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &consumer_callbacks::rebalance);
+  rd_kafka_conf_set_offset_commit_cb(conf.get(), &consumer_callbacks::commit);
+  rd_kafka_conf_set_error_cb(conf.get(), &consumer_callbacks::error);
+  rd_kafka_conf_set_stats_cb(conf.get(), &consumer_callbacks::stats);
+  impl_->handle = detail::make_handle(RD_KAFKA_CONSUMER, std::move(conf));
+  // Everything (messages, rebalances, errors, commits, stats) now comes through one queue.
+  rd_kafka_poll_set_consumer(impl_->handle.get());
+  impl_->queue.reset(rd_kafka_queue_get_consumer(impl_->handle.get()));
+  impl_->waker = std::make_unique<detail::queue_waker>(io, impl_->queue.get(), [this] { drain(); });
+}
+
+consumer::~consumer() {
+  impl_->waker->stop();
+  keepalive_.cancel();
+  close_timer_.cancel();
+  impl_->queue.reset();
+  if (!rd_kafka_consumer_closed(impl_->handle.get())) {
+    // A blocking close here could wait session.timeout.ms for a broker that is gone.
+    rd_kafka_destroy_flags(impl_->handle.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
+}
+
+boost::system::error_code consumer::subscribe(const std::vector<std::string>& topics) {
+  detail::partition_list_ptr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const auto& t : topics)
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (const auto err = rd_kafka_subscribe(impl_->handle.get(), list.get());
+      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return make_error(err);
+  }
+  impl_->waker->start();
+  arm_keepalive();
+  return {};
+}
+
+void consumer::store_offset(std::string_view topic, std::int32_t partition, std::int64_t offset) {
+  rd_kafka_topic_partition_list_t* list = impl_->pending_stores.get();
+  const std::string name(topic);
+  rd_kafka_topic_partition_t* p = rd_kafka_topic_partition_list_find(list, name.c_str(), partition);
+  if (p == nullptr)
+    p = rd_kafka_topic_partition_list_add(list, name.c_str(), partition);
+  // The committed offset is the next one to read.
+  p->offset = std::max(p->offset, offset + 1);
+}
+
+void consumer::flush_stores() {
+  rd_kafka_topic_partition_list_t* list = impl_->pending_stores.get();
+  if (list->cnt == 0)
+    return;
+  // Errors here are per partition (e.g. no longer assigned after a revoke) and harmless: the
+  // new owner re-reads from the last commit.
+  rd_kafka_offsets_store(impl_->handle.get(), list);
+  impl_->pending_stores.reset(rd_kafka_topic_partition_list_new(8));
+}
+
+void consumer::commit() {
+  flush_stores();
+  rd_kafka_commit(impl_->handle.get(), nullptr, 1);
+}
+
+std::vector<topic_partition> consumer::assignment() const {
+  rd_kafka_topic_partition_list_t* list = nullptr;
+  if (rd_kafka_assignment(impl_->handle.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return {};
+  detail::partition_list_ptr owned(list);
+  return to_vector(list);
+}
+
+void consumer::drain() {
+  std::array<rd_kafka_message_t*, batch_size> batch{};
+  for (;;) {
+    const ssize_t n =
+        rd_kafka_consume_batch_queue(impl_->queue.get(), 0, batch.data(), batch.size());
+    if (n <= 0)
+      break;
+    for (ssize_t i = 0; i < n; ++i) {
+      message m(batch[static_cast<std::size_t>(i)]);
+      const rd_kafka_message_t* raw = batch[static_cast<std::size_t>(i)];
+      if (raw->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (raw->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+          continue;
+        if (events_.on_error) {
+          events_.on_error(make_error(raw->err), rd_kafka_message_errstr(raw), false);
+        }
+        continue;
+      }
+      if (closing_)
+        continue;  // not processed, so not stored: the next owner reads it again
+      try {
+        events_.on_message(std::move(m));
+      } catch (const std::exception& e) {
+        log::error("kafka", "message handler threw at {}-{}@{}: {}", rd_kafka_topic_name(raw->rkt),
+                   raw->partition, raw->offset, e.what());
+      }
+    }
+    if (static_cast<std::size_t>(n) < batch.size())
+      break;
+  }
+  flush_stores();
+  if (closing_)
+    check_closed();
+}
+
+void consumer::arm_keepalive() {
+  keepalive_.expires_after(keepalive_interval);
+  keepalive_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec == boost::asio::error::operation_aborted || closing_)
+      return;
+    drain();
+    arm_keepalive();
+  });
+}
+
+void consumer::close(std::chrono::milliseconds timeout, std::function<void()> done) {
+  if (closing_)
+    return;
+  closing_ = true;
+  close_done_ = std::move(done);
+  close_deadline_ = std::chrono::steady_clock::now() + timeout;
+  keepalive_.cancel();
+  flush_stores();
+  impl_->waker->start();  // in case close comes before subscribe
+  detail::error_ptr e(rd_kafka_consumer_close_queue(impl_->handle.get(), impl_->queue.get()));
+  if (e)
+    log::warn("kafka", "consumer close: {}", rd_kafka_error_string(e.get()));
+  check_closed();
+}
+
+void consumer::check_closed() {
+  if (!close_done_)
+    return;
+  const bool closed = rd_kafka_consumer_closed(impl_->handle.get()) != 0;
+  if (closed || std::chrono::steady_clock::now() >= close_deadline_) {
+    if (!closed)
+      log::warn("kafka", "consumer close timed out: leaving without a clean group exit");
+    close_timer_.cancel();
+    impl_->waker->stop();
+    auto done = std::move(close_done_);
+    close_done_ = nullptr;
+    done();
+    return;
+  }
+  // Closing produces events (revoke, final commit) that wake us; the timer bounds the wait.
+  close_timer_.expires_after(close_check_interval);
+  close_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec == boost::asio::error::operation_aborted)
+      return;
+    drain();
+    check_closed();
+  });
+}
+
+}  // namespace order_tracker::kafka

@@ -1,0 +1,35 @@
+#include "common/kafka/error.hpp"
+
+#include <librdkafka/rdkafka.h>
+
+namespace order_tracker::kafka {
+namespace {
+
+class category final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "kafka"; }
+  std::string message(int ev) const override {
+    return rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(ev));
+  }
+};
+
+}  // namespace
+
+const boost::system::error_category& error_category() noexcept {
+  static const category instance;
+  return instance;
+}
+
+boost::system::error_code make_error(int rd_kafka_resp_err) noexcept {
+  return {rd_kafka_resp_err, error_category()};
+}
+
+bool is_queue_full(const boost::system::error_code& ec) noexcept {
+  return ec.category() == error_category() && ec.value() == RD_KAFKA_RESP_ERR__QUEUE_FULL;
+}
+
+bool is_fatal(const boost::system::error_code& ec) noexcept {
+  return ec.category() == error_category() && ec.value() == RD_KAFKA_RESP_ERR__FATAL;
+}
+
+}  // namespace order_tracker::kafka

@@ -1,0 +1,216 @@
+#include "common/kafka/producer.hpp"
+
+#include <array>
+
+#include "common/kafka/client_config.hpp"
+#include "common/kafka/error.hpp"
+#include "common/kafka/handles.hpp"
+#include "common/kafka/queue_waker.hpp"
+#include "common/observability/log.hpp"
+
+namespace order_tracker::kafka {
+namespace {
+
+// How often a flush looks at the queue length besides after each batch of reports: the last
+// thing to finish may be a request that produces no event.
+constexpr std::chrono::milliseconds flush_check_interval{20};
+// After purging at the flush deadline, how long to wait for the purge reports.
+constexpr std::chrono::milliseconds purge_grace{2000};
+
+persistence to_persistence(rd_kafka_msg_status_t s) {
+  switch (s) {
+    case RD_KAFKA_MSG_STATUS_PERSISTED:
+      return persistence::persisted;
+    case RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED:
+      return persistence::possibly_persisted;
+    default:
+      return persistence::not_persisted;
+  }
+}
+
+bool explicitly_unsafe(const config::kafka_options& options) {
+  for (const auto& [key, value] : options.properties) {
+    if ((key == "enable.idempotence" && value == "false") ||
+        ((key == "acks" || key == "request.required.acks") && value != "all" && value != "-1")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+struct producer::impl {
+  detail::handle_ptr handle;  // destroyed last: joins librdkafka's threads
+  detail::queue_ptr main_queue;
+  std::unique_ptr<detail::queue_waker> waker;
+};
+
+producer::producer(boost::asio::io_context& io, const config::kafka_options& options,
+                   std::vector<config::property> defaults, producer_events events)
+    : impl_(std::make_unique<impl>()), events_(std::move(events)), flush_timer_(io) {
+  // Before the service's defaults, so that they and then -X can refine these.
+  std::vector<config::property> base{{"enable.idempotence", "true"}, {"acks", "all"}};
+  base.insert(base.end(), defaults.begin(), defaults.end());
+  auto conf = detail::make_conf(options, base);
+  // Event mode: reports, errors and statistics arrive on the main queue, which we drain on wake-up.
+  rd_kafka_conf_set_events(conf.get(),
+                           RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_STATS);
+  if (explicitly_unsafe(options)) {
+    log::warn("kafka",
+              "producer runs without idempotence or acks=all: acknowledged orders may be lost");
+  }
+  impl_->handle = detail::make_handle(RD_KAFKA_PRODUCER, std::move(conf));
+  impl_->main_queue.reset(rd_kafka_queue_get_main(impl_->handle.get()));
+  impl_->waker =
+      std::make_unique<detail::queue_waker>(io, impl_->main_queue.get(), [this] { drain(); });
+  impl_->waker->start();
+}
+
+producer::~producer() {
+  impl_->waker->stop();
+  const auto left = rd_kafka_outq_len(impl_->handle.get());
+  if (left > 0)
+    log::warn("kafka", "producer destroyed with {} messages or reports outstanding", left);
+}
+
+rd_kafka_s* producer::native_handle() const {
+  return impl_->handle.get();
+}
+
+std::size_t producer::queue_length() const {
+  return static_cast<std::size_t>(rd_kafka_outq_len(impl_->handle.get()));
+}
+
+void producer::stop() {
+  impl_->waker->stop();
+  flush_timer_.cancel();
+}
+
+boost::system::error_code producer::send(std::string_view topic, std::string_view key,
+                                         std::string_view value, std::span<const header> headers,
+                                         delivery_handler on_delivered) {
+  detail::headers_ptr hdrs;
+  if (!headers.empty()) {
+    hdrs.reset(rd_kafka_headers_new(headers.size()));
+    for (const auto& h : headers) {
+      rd_kafka_header_add(hdrs.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
+                          h.value.data(), static_cast<ssize_t>(h.value.size()));
+    }
+  }
+  auto handler = std::make_unique<delivery_handler>(std::move(on_delivered));
+  const std::string topic_name(topic);
+  const rd_kafka_resp_err_t err =
+      rd_kafka_producev(impl_->handle.get(), RD_KAFKA_V_TOPIC(topic_name.c_str()),
+                        RD_KAFKA_V_KEY(key.data(), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs.get()),
+                        RD_KAFKA_V_OPAQUE(handler.get()), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (err == RD_KAFKA_RESP_ERR__FATAL)
+      failed_ = true;
+    return make_error(err);
+  }
+  // Both now belong to librdkafka; the handler comes back as the report's _private.
+  (void)hdrs.release();
+  (void)handler.release();
+  return {};
+}
+
+void producer::drain() {
+  rd_kafka_queue_t* q = impl_->main_queue.get();
+  bool delivered_any = false;
+  while (detail::event_ptr ev{rd_kafka_queue_poll(q, 0)}) {
+    switch (rd_kafka_event_type(ev.get())) {
+      case RD_KAFKA_EVENT_DR: {
+        delivered_any = true;
+        while (const rd_kafka_message_t* m = rd_kafka_event_message_next(ev.get())) {
+          std::unique_ptr<delivery_handler> handler(static_cast<delivery_handler*>(m->_private));
+          if (!handler || !*handler)
+            continue;
+          delivery_report report;
+          if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            report.error = make_error(m->err);
+          report.partition = m->partition;
+          report.offset = m->offset;
+          report.latency = std::chrono::microseconds(rd_kafka_message_latency(m));
+          report.status = to_persistence(rd_kafka_message_status(m));
+          try {
+            (*handler)(report);
+          } catch (const std::exception& e) {
+            log::error("kafka", "delivery handler threw: {}", e.what());
+          }
+        }
+        break;
+      }
+      case RD_KAFKA_EVENT_ERROR: {
+        const bool fatal = rd_kafka_event_error_is_fatal(ev.get()) != 0;
+        auto code = make_error(rd_kafka_event_error(ev.get()));
+        std::string reason = rd_kafka_event_error_string(ev.get());
+        if (fatal) {
+          failed_ = true;
+          std::array<char, 512> buf{};
+          code = make_error(rd_kafka_fatal_error(impl_->handle.get(), buf.data(), buf.size()));
+          reason = buf.data();
+        }
+        if (events_.on_error)
+          events_.on_error(code, reason, fatal);
+        break;
+      }
+      case RD_KAFKA_EVENT_STATS:
+        if (events_.on_stats)
+          events_.on_stats(rd_kafka_event_stats(ev.get()));
+        break;
+      default:
+        break;
+    }
+  }
+  if (delivered_any && events_.on_progress)
+    events_.on_progress();
+  if (flush_done_)
+    finish_flush_if_empty();
+}
+
+void producer::flush(std::chrono::milliseconds timeout, std::function<void(std::size_t)> done) {
+  flush_done_ = std::move(done);
+  flush_deadline_ = std::chrono::steady_clock::now() + timeout;
+  purged_ = false;
+  // Timeout 0: only cuts linger.ms short. A blocking flush would not serve our event queue.
+  rd_kafka_flush(impl_->handle.get(), 0);
+  if (!finish_flush_if_empty())
+    arm_flush_check();
+}
+
+bool producer::finish_flush_if_empty() {
+  const std::size_t left = queue_length();
+  if (!flush_done_ || (left != 0 && !(purged_ && std::chrono::steady_clock::now() >=
+                                                     flush_deadline_ + purge_grace))) {
+    return false;
+  }
+  flush_timer_.cancel();
+  auto done = std::move(flush_done_);
+  flush_done_ = nullptr;
+  done(left);
+  return true;
+}
+
+void producer::arm_flush_check() {
+  flush_timer_.expires_after(flush_check_interval);
+  flush_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec == boost::asio::error::operation_aborted || !flush_done_)
+      return;
+    drain();
+    if (finish_flush_if_empty())
+      return;
+    if (std::chrono::steady_clock::now() >= flush_deadline_ && !purged_) {
+      purged_ = true;
+      log::warn("kafka", "flush deadline reached with {} messages outstanding: purging them",
+                queue_length());
+      // Purged messages get failure reports through the usual queue, so their owners hear of it.
+      rd_kafka_purge(impl_->handle.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    }
+    arm_flush_check();
+  });
+}
+
+}  // namespace order_tracker::kafka

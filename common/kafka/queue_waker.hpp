@@ -1,0 +1,39 @@
+#pragma once
+/// Wakes the io_context when a librdkafka queue gets events. Internal to the Kafka adapters.
+///
+/// librdkafka writes to the eventfd only when the queue goes from empty to non-empty, and not again
+/// until someone polled it (edge-triggered). So every wake-up clears the eventfd first and then
+/// drains the queue completely; reading the fd after draining could swallow a wake-up.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <functional>
+
+#include "common/kafka/handles.hpp"
+
+namespace order_tracker::kafka::detail {
+
+class queue_waker {
+ public:
+  /// `drain` must poll `queue` with timeout 0 until it is empty.
+  queue_waker(boost::asio::io_context& io, rd_kafka_queue_t* queue, std::function<void()> drain);
+  ~queue_waker();
+  queue_waker(const queue_waker&) = delete;
+  queue_waker& operator=(const queue_waker&) = delete;
+
+  /// Starts waiting, and drains once in case events arrived before the fd was armed.
+  void start();
+  /// Stops waiting and detaches the fd from the queue; pending waits complete as aborted.
+  void stop();
+
+ private:
+  void do_wait();
+  void on_ready(const boost::system::error_code& ec);
+
+  rd_kafka_queue_t* queue_;
+  boost::asio::posix::stream_descriptor fd_;
+  std::function<void()> drain_;
+  bool stopped_ = true;
+};
+
+}  // namespace order_tracker::kafka::detail

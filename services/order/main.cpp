@@ -1,0 +1,28 @@
+// order-service: turns orders into OrderPlaced events on Kafka. Wiring only.
+#include <boost/asio/io_context.hpp>
+#include <exception>
+#include <iostream>
+
+#include "common/observability/log.hpp"
+#include "services/order/order_service.hpp"
+
+int main(int argc, char* argv[]) {
+  using namespace order_tracker;
+  try {
+    auto options = order::parse_order_options(argc, argv, config::current_environment());
+    if (!options)
+      return 0;
+    log::configure(options->common.log_level, options->common.log_format);
+    boost::asio::io_context io(1);
+    order::order_service service(io, std::move(*options));
+    service.start();
+    io.run();
+    return service.exit_code();
+  } catch (const config::config_error& e) {
+    std::cerr << "order-service: " << e.what() << "\n";
+    return config::exit_config_error;
+  } catch (const std::exception& e) {
+    std::cerr << "order-service: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,32 @@
+#pragma once
+/// The Order service's settings: the shared Kafka/logging options plus its own.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/config/options.hpp"
+
+namespace order_tracker::order {
+
+struct order_options {
+  config::common_options common;
+  std::string http_listen{"0.0.0.0:8080"};
+  /// Orders per second from the built-in generator; absent: no generator. 0: as fast as Kafka
+  /// takes.
+  std::optional<double> generate_rate;
+  /// Stop after this many generated orders (0: no limit) and exit once all are delivered.
+  std::int64_t count = 0;
+  int partitions = 3;
+  int replication_factor = 1;
+  int min_insync_replicas = 0;  ///< 0: the broker's default
+  std::chrono::milliseconds delivery_timeout{30'000};
+  std::chrono::milliseconds shutdown_timeout{10'000};
+};
+
+/// Parses argv and the environment. Empty when --help was printed. Throws config::config_error.
+std::optional<order_options> parse_order_options(int argc, const char* const argv[],
+                                                 const config::environment& env);
+
+}  // namespace order_tracker::order

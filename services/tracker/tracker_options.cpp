@@ -1,0 +1,30 @@
+#include "services/tracker/tracker_options.hpp"
+
+namespace order_tracker::tracker {
+
+std::optional<tracker_options> parse_tracker_options(int argc, const char* const argv[],
+                                                     const config::environment& env) {
+  tracker_options o;
+  long shutdown_ms = o.shutdown_timeout.count();
+  config::command_line cli(
+      "tracker-service",
+      "Consumes OrderPlaced events in a consumer group and keeps track of them.");
+  cli.add_common(o.common);
+  cli.add("group-id", o.group_id, "KAFKA_GROUP_ID", "consumer group");
+  cli.add("http-listen", o.http_listen, "HTTP_LISTEN", "HTTP API address, HOST:PORT");
+  cli.add("dlq-topic", o.dlq_topic, "DLQ_TOPIC", "dead-letter topic (default: <topic>.dlq)");
+  cli.add("shutdown-timeout-ms", shutdown_ms, "SHUTDOWN_TIMEOUT_MS",
+          "on SIGTERM, how long to wait for the final commit and group exit");
+  if (cli.parse(argc, argv, env) == config::command_line::outcome::exit_success)
+    return std::nullopt;
+  if (o.group_id.empty())
+    throw config::config_error("--group-id: must not be empty");
+  if (shutdown_ms < 0)
+    throw config::config_error("--shutdown-timeout-ms: must be >= 0");
+  if (o.dlq_topic.empty())
+    o.dlq_topic = o.common.kafka.topic + ".dlq";
+  o.shutdown_timeout = std::chrono::milliseconds(shutdown_ms);
+  return o;
+}
+
+}  // namespace order_tracker::tracker

@@ -1,0 +1,24 @@
+#pragma once
+/// The Tracker service's settings: the shared Kafka/logging options plus its own.
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "common/config/options.hpp"
+
+namespace order_tracker::tracker {
+
+struct tracker_options {
+  config::common_options common;
+  std::string group_id{"order-tracker"};
+  std::string http_listen{"0.0.0.0:8081"};
+  std::string dlq_topic;  ///< empty: "<topic>.dlq"
+  std::chrono::milliseconds shutdown_timeout{10'000};
+};
+
+/// Parses argv and the environment. Empty when --help was printed. Throws config::config_error.
+std::optional<tracker_options> parse_tracker_options(int argc, const char* const argv[],
+                                                     const config::environment& env);
+
+}  // namespace order_tracker::tracker
