@@ -46,7 +46,7 @@ property parse_property(const std::string& text) {
 }
 
 command_line::command_line(std::string program, std::string summary)
-    : program_(std::move(program)), summary_(std::move(summary)), options_("Options") {
+    : program_(std::move(program)), summary_(std::move(summary)), options_("Options", 100, 50) {
   options_.add_options()("help,h", "print this reference and exit");
 }
 
@@ -54,7 +54,7 @@ void command_line::declare(const std::string& name, const po::value_semantic* se
                            const std::string& env, const std::string& help) {
   std::string text = help;
   if (!env.empty()) {
-    text += fmt::format(" [env {}]", env);
+    text += fmt::format(" (env ${})", env);
     env_to_option_[env] = option_name(name);
   }
   options_.add_options()(name.c_str(), semantic, text.c_str());

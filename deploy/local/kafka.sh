@@ -20,7 +20,12 @@ DEFAULT_DIR="${KAFKA_LOCAL_DIR:-$STATE_ROOT/default}"
 BROKER_JVM=(-Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20
   -XX:InitiatingHeapOccupancyPercent=35 -Xshare:auto -Djava.awt.headless=true
   # A broker that ran out of heap limps on and hangs tests; exiting makes `status` show it.
-  -XX:+ExitOnOutOfMemoryError)
+  -XX:+ExitOnOutOfMemoryError
+  # Plain IPv4 sockets, so `ss` shows 127.0.0.1:P rather than [::ffff:127.0.0.1]:P.
+  -Djava.net.preferIPv4Stack=true)
+# Extra broker JVM flags, e.g. KAFKA_BROKER_JAVA_OPTS=-XX:TieredStopAtLevel=1 for quicker starts.
+read -r -a _extra <<<"${KAFKA_BROKER_JAVA_OPTS:-}"
+BROKER_JVM+=("${_extra[@]}")
 # C1 only and the serial collector: a CLI tool lives ~1-2 s, so JIT and GC warm-up are waste.
 TOOL_JVM=(-Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -Djava.awt.headless=true)
 # The perf tools measure the client, which C1-only code would make the bottleneck.
@@ -70,7 +75,8 @@ Commands:
   libs                          Resolve the jars into deploy/local/libs (once) and print that dir.
 
 Defaults: --nodes 1, --port 9092, --dir \$KAFKA_LOCAL_DIR or <repo>/.kafka/default.
-Environment: KAFKA_START_TIMEOUT (s, default 90), KAFKA_STOP_TIMEOUT (s, default 30).
+Environment: KAFKA_START_TIMEOUT (s, default 90), KAFKA_STOP_TIMEOUT (s, default 30),
+  KAFKA_BROKER_JAVA_OPTS (extra broker JVM flags), KAFKA_LOCAL_DIR (default --dir).
 
 Tools: $(printf '%s ' "${!TOOL_CLASS[@]}" | tr ' ' '\n' | sort | tr '\n' ' ')
 Examples:
@@ -112,7 +118,14 @@ die() {
 }
 usage_error() {
   echo "kafka.sh: $*" >&2
-  usage >&2
+  cat >&2 <<EOF
+Usage: kafka.sh start  [--nodes N] [--port P] [--dir D] [--sasl] [--fresh]
+       kafka.sh stop|status [--dir D]
+       kafka.sh stop-node|start-node|pid I [--dir D]
+       kafka.sh cli [--dir D] TOOL [args...]
+       kafka.sh libs
+Run 'kafka.sh --help' for details.
+EOF
   exit 2
 }
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -457,7 +470,8 @@ broker_count() {
     mapfile -t sec < <(kcat_security)
     out=$(kcat -b "127.0.0.1:$port" "${sec[@]}" -L -m 2 2>/dev/null) || return 1
     # The answer must come from that broker, not from another one librdkafka switched to.
-    [[ $out == *"Metadata for all topics (from broker "*": 127.0.0.1:$port/"* ]] || return 1
+    # (kcat names it "127.0.0.1:P/id", or "sasl_plaintext://127.0.0.1:P/id" with SASL.)
+    [[ $out == *"Metadata for all topics (from broker "*[\ /]"127.0.0.1:$port/"* ]] || return 1
     n=$(sed -n 's/^ \([0-9][0-9]*\) brokers:$/\1/p' <<<"$out" | head -n 1)
   else
     local -a cfg=()

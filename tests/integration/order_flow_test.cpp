@@ -76,31 +76,31 @@ BOOST_AUTO_TEST_CASE(tracker_resumes_after_its_committed_offset_when_restarted) 
   auto first =
       start_service("order-service", {"--topic", topic, "--generate-rate", "0", "--count", "100"},
                     "restart-order-1");
-  BOOST_REQUIRE(first->wait(60s) == std::optional<int>(0));
+  BOOST_REQUIRE(first->exit_code_after(60s) == 0);
   auto tracker = start_service("tracker-service", {"--topic", topic, "--group-id", "restart-group"},
                                "restart-tracker-1");
   BOOST_REQUIRE(tracker->wait_for_text("Received order", 60s, 100));
   tracker->signal(SIGTERM);
-  BOOST_REQUIRE(tracker->wait(30s) == std::optional<int>(0));
+  BOOST_REQUIRE(tracker->exit_code_after(30s) == 0);
 
   auto second =
       start_service("order-service", {"--topic", topic, "--generate-rate", "0", "--count", "50"},
                     "restart-order-2");
-  BOOST_REQUIRE(second->wait(60s) == std::optional<int>(0));
+  BOOST_REQUIRE(second->exit_code_after(60s) == 0);
   auto again = start_service("tracker-service", {"--topic", topic, "--group-id", "restart-group"},
                              "restart-tracker-2");
   BOOST_TEST(again->wait_for_text("Received order", 60s, 50));
   std::this_thread::sleep_for(2s);  // anything beyond the 50 new orders would show up by now
   again->signal(SIGTERM);
-  BOOST_REQUIRE(again->wait(30s) == std::optional<int>(0));
+  BOOST_REQUIRE(again->exit_code_after(30s) == 0);
   BOOST_TEST(received_order_ids(again->output()).size() == 50U);
 }
 
 BOOST_AUTO_TEST_CASE(bad_configuration_exits_with_code_2_and_says_why) {
   auto order = start_service("order-service", {"-X", "no.such.property=1"}, "badconf-order");
-  BOOST_REQUIRE(order->wait(10s) == std::optional<int>(2));
+  BOOST_REQUIRE(order->exit_code_after(10s) == 2);
   BOOST_TEST(order->output().find("no.such.property") != std::string::npos);
   auto tracker = start_service("tracker-service", {"--log-level", "loud"}, "badconf-tracker");
-  BOOST_REQUIRE(tracker->wait(10s) == std::optional<int>(2));
+  BOOST_REQUIRE(tracker->exit_code_after(10s) == 2);
   BOOST_TEST(tracker->output().find("--log-level") != std::string::npos);
 }

@@ -28,6 +28,8 @@ class child_process {
 
   /// The exit code (128 + signal when killed by one), or empty if it still runs at the deadline.
   std::optional<int> wait(std::chrono::milliseconds timeout);
+  /// The exit code, or -1 if it still runs at the deadline (printable in test assertions).
+  int exit_code_after(std::chrono::milliseconds timeout) { return wait(timeout).value_or(-1); }
   bool running();
 
   /// Everything it wrote so far (stdout and stderr interleaved).
