@@ -14,7 +14,8 @@ namespace beast_http = boost::beast::http;
 /// A request as handlers see it: headers and the whole body, already read and size-checked.
 using request = beast_http::request<beast_http::string_body>;
 /// A response as handlers build it. The server fills in version, keep-alive, `Server` and
-/// `Content-Length` when it writes it, so a handler only sets status, headers and body.
+/// `Content-Length` when it writes it, so a handler only sets status, headers and body (and
+/// `keep_alive(false)` if the connection should close after it).
 using response = beast_http::response<beast_http::string_body>;
 
 /// A response with `value` serialized as its body and `Content-Type: application/json`.

@@ -39,10 +39,11 @@ ADMIN_USER=admin
 ADMIN_PASS=admin-secret
 ALICE_USER=alice
 ALICE_PASS=alice-secret
-# PLAIN is enabled next to SCRAM because librdkafka before 2.6.1 (Debian 12 ships 2.0.2, used by
-# kcat, python3-confluent-kafka and our services) fails SCRAM against Kafka 4.x brokers: it
-# repeats the client nonce in client-final-message and 4.x rejects that (librdkafka#4895). The
-# Java clients use SCRAM. --sasl-mechanisms SCRAM-SHA-256 makes the cluster SCRAM-only.
+# PLAIN is enabled next to SCRAM because Debian 12's librdkafka 2.0.2 (kcat,
+# python3-confluent-kafka, our services) fails SCRAM against this broker with "invalid
+# credentials" while the Java client logs in with the same user: Kafka 4.x checks the SCRAM nonce
+# strictly and librdkafka before 2.6.1 sends a malformed one. --sasl-mechanisms SCRAM-SHA-256
+# makes the cluster SCRAM-only (then only Java clients can log in).
 DEFAULT_SASL_MECHS="$SCRAM_MECH,PLAIN"
 
 usage() {
@@ -129,6 +130,8 @@ EOF
   exit 2
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+# Seconds since an $EPOCHREALTIME stamp, one decimal.
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
 # ---------------------------------------------------------------------------------------------
 # Jars
@@ -457,7 +460,7 @@ kcat_usable() { have kcat && { [[ $SASL != 1 ]] || plain_enabled; }; }
 kcat_security() {
   if [[ $SASL == 1 ]]; then
     printf '%s\n' -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=PLAIN \
-      -X sasl.username=$ADMIN_USER -X sasl.password=$ADMIN_PASS
+      -X "sasl.username=$ADMIN_USER" -X "sasl.password=$ADMIN_PASS"
   fi
 }
 
@@ -495,6 +498,8 @@ show_logs() {
   local i nd
   for i in "$@"; do
     nd=$(node_dir "$i")
+    echo "----- node $i: last errors in $nd/logs/server.log" >&2
+    grep -E '^\[[^]]*\] (ERROR|FATAL)' "$nd/logs/server.log" 2>/dev/null | tail -n 5 >&2 || true
     echo "----- node $i: tail of $nd/logs/server.log" >&2
     tail -n 30 "$nd/logs/server.log" >&2 2>/dev/null || echo "(no server.log)" >&2
     echo "----- node $i: tail of $nd/stdout.log" >&2
@@ -536,10 +541,10 @@ take_start_lock() {
 # Starts the given nodes (which must not be running) and waits for them; on failure shows the
 # logs, stops exactly these nodes and exits 1.
 start_and_wait() {
-  local started=("$@") t0=$SECONDS i port
+  local started=("$@") t0=$EPOCHREALTIME i port
   local deadline=$((SECONDS + START_TIMEOUT))
   for i in "${started[@]}"; do
-    for port in $(client_port "$i") $(controller_port "$i"); do
+    for port in "$(client_port "$i")" "$(controller_port "$i")"; do
       port_open "$port" && die "port $port (node $i) is already in use on 127.0.0.1"
     done
   done
@@ -553,14 +558,14 @@ start_and_wait() {
     die "start failed; logs are under $DIR/node-*/logs"
   fi
   trap - INT TERM
-  log "node(s) ${started[*]} ready in $((SECONDS - t0))s"
+  log "node(s) ${started[*]} ready in $(elapsed "$t0")s"
 }
 
 # ---------------------------------------------------------------------------------------------
 # Commands
 
 cmd_start() {
-  local nodes="" port="" sasl="" mechs="" fresh=0 i
+  local nodes="" port="" sasl="" mechs="" fresh=0 i t_cmd=$EPOCHREALTIME
   DIR=$DEFAULT_DIR
   while (($#)); do
     case $1 in
@@ -598,9 +603,9 @@ cmd_start() {
       die "--fresh: $DIR is not a kafka.sh cluster dir; not wiping it"
     fi
     if load_state; then
-      local -a all=()
-      for ((i = 0; i < NODES; i++)); do all+=("$i"); done
-      stop_nodes "${all[@]}"
+      local -a running=()
+      for ((i = 0; i < NODES; i++)); do running+=("$i"); done
+      stop_nodes "${running[@]}"
     fi
     rm -rf "$DIR"
     NODES="" PORT="" SASL="" SASL_MECHS="" CLUSTER_ID="" DIR_IDS=""
@@ -631,12 +636,15 @@ cmd_start() {
   (($(controller_port $((NODES - 1))) <= 65535)) || usage_error "--port $PORT is too high for $NODES nodes"
 
   write_client_config
-  local -a todo=()
-  for ((i = 0; i < NODES; i++)); do node_pid "$i" >/dev/null || todo+=("$i"); done
+  local -a todo=() all=()
+  for ((i = 0; i < NODES; i++)); do
+    all+=("$i")
+    node_pid "$i" >/dev/null || todo+=("$i")
+  done
 
   if ((${#todo[@]} == 0)); then
     log "already running in $DIR ($NODES node(s), port $PORT)"
-    if ! wait_ready $((SECONDS + START_TIMEOUT)) $(seq 0 $((NODES - 1))); then
+    if ! wait_ready $((SECONDS + START_TIMEOUT)) "${all[@]}"; then
       die "the cluster in $DIR runs but does not answer"
     fi
   else
@@ -651,6 +659,7 @@ cmd_start() {
       wait "${fpids[i]}" || die "formatting node ${todo[i]} failed"
     done
     start_and_wait "${todo[@]}"
+    log "cluster in $DIR up in $(elapsed "$t_cmd")s"
   fi
   bootstrap_list >"$DIR/bootstrap"
   bootstrap_list
@@ -768,13 +777,13 @@ cmd_libs() {
   echo "$LIBS_DIR"
 }
 
-has_opt() { # has_opt ARGS... -- NAMES...: is one of NAMES (or NAME=...) among ARGS?
-  local -a args=() names=()
-  while (($#)) && [[ $1 != -- ]]; do args+=("$1"); shift; done
+# has_opt "NAME..." ARGS...: does ARGS hold one of the space-separated NAMEs (or NAME=value)?
+has_opt() {
+  local -a names
+  read -r -a names <<<"$1"
   shift
-  names=("$@")
   local a n
-  for a in "${args[@]}"; do
+  for a in "$@"; do
     for n in "${names[@]}"; do
       [[ $a == "$n" || $a == "$n="* ]] && return 0
     done
@@ -806,7 +815,7 @@ cmd_cli() {
   SASL=0
   load_state 2>/dev/null || true
   local helping=0
-  has_opt "$@" -- --help -h --version && helping=1
+  has_opt "--help -h --version" "$@" && helping=1
 
   local bootstrap=""
   if [[ -s $DIR/bootstrap ]]; then bootstrap=$(<"$DIR/bootstrap"); fi
@@ -823,7 +832,7 @@ cmd_cli() {
       fi
       ;;
     *)
-      if ((!helping)) && ! has_opt "$@" -- --bootstrap-server --bootstrap-controller; then
+      if ((!helping)) && ! has_opt "--bootstrap-server --bootstrap-controller" "$@"; then
         [[ -n $bootstrap ]] ||
           die "no broker address in $DIR/bootstrap: start one (kafka.sh start) or pass --bootstrap-server"
         pre=(--bootstrap-server "$bootstrap")
@@ -831,7 +840,7 @@ cmd_cli() {
       # All these tools take --command-config in 4.4 (the console and perf tools' older
       # --consumer.config/--producer.config are deprecated aliases).
       if [[ $SASL == 1 ]] && ((!helping)) &&
-        ! has_opt "$@" -- --command-config --consumer.config --producer.config --admin.config; then
+        ! has_opt "--command-config --consumer.config --producer.config --admin.config" "$@"; then
         pre+=(--command-config "$DIR/client-admin.properties")
       fi
       ;;

@@ -28,6 +28,15 @@ std::optional<order_options> parse_order_options(int argc, const char* const arg
           "give up on an order the broker has not confirmed after this long");
   cli.add("shutdown-timeout-ms", shutdown_ms, "SHUTDOWN_TIMEOUT_MS",
           "on SIGTERM, how long to wait for outstanding deliveries");
+  long idem_s = o.idempotency_window.count();
+  bool no_http = false;
+  cli.add("max-body-bytes", o.max_body_bytes, "MAX_BODY_BYTES",
+          "largest POST /orders body (413 above)");
+  cli.add("idempotency-window-s", idem_s, "IDEMPOTENCY_WINDOW_S",
+          "how long an Idempotency-Key is remembered");
+  cli.add("idempotency-capacity", o.idempotency_capacity, "IDEMPOTENCY_CAPACITY",
+          "how many Idempotency-Keys are remembered at most");
+  cli.add_switch("no-http", no_http, "", "do not serve HTTP (generator only)");
   if (cli.parse(argc, argv, env) == config::command_line::outcome::exit_success)
     return std::nullopt;
 
@@ -47,6 +56,12 @@ std::optional<order_options> parse_order_options(int argc, const char* const arg
     throw config::config_error("--delivery-timeout-ms: must be positive");
   if (shutdown_ms < 0)
     throw config::config_error("--shutdown-timeout-ms: must be >= 0");
+  if (idem_s < 1)
+    throw config::config_error("--idempotency-window-s: must be positive");
+  if (o.max_body_bytes < 64)
+    throw config::config_error("--max-body-bytes: must be at least 64");
+  o.idempotency_window = std::chrono::seconds(idem_s);
+  o.http_enabled = !no_http;
   o.delivery_timeout = std::chrono::milliseconds(delivery_ms);
   o.shutdown_timeout = std::chrono::milliseconds(shutdown_ms);
   return o;

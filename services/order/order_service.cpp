@@ -4,6 +4,7 @@
 #include <csignal>
 
 #include "common/kafka/error.hpp"
+#include "common/kafka/statistics.hpp"
 #include "common/observability/log.hpp"
 
 namespace order_tracker::order {
@@ -11,8 +12,8 @@ namespace {
 
 constexpr std::chrono::milliseconds max_retry_backoff{10'000};
 constexpr std::chrono::seconds summary_interval{10};
-// Below this rate every delivery gets its own line, as the seed's producer prints; above it the
-// periodic summary counts them, so logging never becomes the bottleneck.
+// Below this rate every generated delivery gets its own line, as the seed's producer prints;
+// above it the periodic summary counts them, so logging never becomes the bottleneck.
 constexpr double per_order_log_rate = 50;
 
 std::vector<config::property> producer_defaults(const order_options& o) {
@@ -22,34 +23,31 @@ std::vector<config::property> producer_defaults(const order_options& o) {
       // Java clients place keys with murmur2; so do we, so an order lands where they would put it.
       {"partitioner", "murmur2_random"},
       {"linger.ms", "5"},
-      {"statistics.interval.ms", "5000"},
+      // Readiness follows broker state from the statistics, so they come often.
+      {"statistics.interval.ms", "1000"},
+      {"reconnect.backoff.max.ms", "2000"},
   };
 }
 
 }  // namespace
 
 order_service::order_service(boost::asio::io_context& io, order_options options)
-    : io_(io),
-      options_(std::move(options)),
-      producer_(
-          io, options_.common.kafka, producer_defaults(options_),
-          kafka::producer_events{
-              .on_progress =
-                  [this] {
-                    if (generator_)
-                      generator_->resume();
-                  },
-              .on_error =
-                  [](const boost::system::error_code& ec, std::string_view reason, bool fatal) {
-                    if (fatal) {
-                      log::error("kafka", "fatal producer error: {} ({})", reason, ec.message());
-                    } else {
-                      log::warn("kafka", "{} ({})", reason, ec.message());
-                    }
-                  },
-              .on_stats = nullptr,
-          }),
+    : options_(std::move(options)),
+      producer_(io, options_.common.kafka, producer_defaults(options_),
+                kafka::producer_events{
+                    .on_progress =
+                        [this] {
+                          if (generator_)
+                            generator_->resume();
+                        },
+                    .on_error = [this](const boost::system::error_code& ec, std::string_view reason,
+                                       bool fatal) { on_kafka_error(ec, reason, fatal); },
+                    .on_stats = [this](std::string_view json) { on_stats(json); },
+                }),
       admin_(io, producer_),
+      publisher_(producer_, options_.common.kafka.topic, metrics_),
+      idempotency_(options_.idempotency_capacity, options_.idempotency_window),
+      api_(publisher_, idempotency_, metrics_, [this] { return not_ready_reason(); }),
       signals_(io, SIGINT, SIGTERM),
       retry_timer_(io),
       summary_timer_(io) {
@@ -61,9 +59,31 @@ order_service::order_service(boost::asio::io_context& io, order_options options)
         [this](const events::order_placed& o) { return publish_generated(o); },
         [this] { shutdown("generated all orders"); });
   }
+  if (options_.http_enabled) {
+    http::limits limits;
+    limits.max_body_bytes = options_.max_body_bytes;
+    http_.emplace(
+        io,
+        [this](http::request&& req, http::responder respond) {
+          api_.handle(std::move(req), std::move(respond));
+        },
+        limits, [](std::string_view line) { log::warn("http", "{}", line); });
+  }
 }
 
 void order_service::start() {
+  if (http_) {
+    const auto endpoint = http::parse_endpoint(options_.http_listen);
+    if (!endpoint) {
+      throw config::config_error("--http-listen " + options_.http_listen + ": " +
+                                 endpoint.error().message());
+    }
+    if (const auto ec = http_->listen(*endpoint)) {
+      throw config::config_error("--http-listen " + options_.http_listen + ": " + ec.message());
+    }
+    log::info("order", "HTTP API on {}:{}", http_->local_endpoint().address().to_string(),
+              http_->local_endpoint().port());
+  }
   signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
     if (ec)
       return;
@@ -73,7 +93,11 @@ void order_service::start() {
       if (ec2)
         return;
       log::warn("order", "second signal: giving up on outstanding deliveries");
-      producer_.flush(std::chrono::milliseconds(0), [](std::size_t) {});
+      producer_.flush(std::chrono::milliseconds(0), [this](std::size_t unfinished) {
+        unfinished_ = unfinished;
+        flushed_ = true;
+        maybe_finish();
+      });
     });
   });
   log::info("order", "starting: brokers {}, topic {}", options_.common.kafka.bootstrap_servers,
@@ -108,6 +132,7 @@ void order_service::on_topic(const boost::system::error_code& ec, const std::str
     });
     return;
   }
+  topic_ready_ = true;
   log::info("order", "topic {} is ready", options_.common.kafka.topic);
   if (generator_) {
     log::info("order", "generating orders at {}",
@@ -117,37 +142,81 @@ void order_service::on_topic(const boost::system::error_code& ec, const std::str
   }
 }
 
+std::string order_service::not_ready_reason() const {
+  if (stopping_)
+    return "shutting down";
+  if (producer_.failed())
+    return "fatal producer error: " + last_kafka_error_;
+  if (!topic_ready_)
+    return "topic " + options_.common.kafka.topic + " not ensured yet";
+  if (!brokers_up_)
+    return "no broker reachable" + (last_kafka_error_.empty() ? "" : ": " + last_kafka_error_);
+  return {};
+}
+
+void order_service::on_kafka_error(const boost::system::error_code& ec, std::string_view reason,
+                                   bool fatal) {
+  last_kafka_error_ = std::string(reason);
+  if (ec.value() == -187 /* RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN */)
+    brokers_up_ = false;
+  if (fatal) {
+    log::error("kafka", "fatal producer error: {} ({}): not taking orders any more", reason,
+               ec.message());
+    exit_code_ = 1;
+    shutdown("fatal producer error");
+  } else {
+    log::warn("kafka", "{} ({})", reason, ec.message());
+  }
+}
+
+void order_service::on_stats(std::string_view json) {
+  const auto stats = kafka::parse_statistics(json);
+  if (!stats)
+    return;
+  const bool up = stats->any_broker_up();
+  if (up != brokers_up_)
+    log::info("order", "{}", up ? "broker reachable again" : "no broker reachable");
+  brokers_up_ = up;
+  for (const auto& b : stats->brokers) {
+    metrics_
+        .gauge("kafka_broker_up", "1 when the connection to the broker is up", {{"broker", b.name}})
+        .set(b.up ? 1 : 0);
+    metrics_
+        .gauge("kafka_broker_rtt_seconds", "Average broker round-trip time (librdkafka window)",
+               {{"broker", b.name}})
+        .set(b.rtt_avg_seconds);
+  }
+  metrics_
+      .gauge("kafka_producer_tx_messages", "Messages transmitted to brokers (librdkafka txmsgs)")
+      .set(static_cast<double>(stats->tx_messages));
+  metrics_
+      .gauge("kafka_producer_queued_bytes", "Bytes in the producer queues (librdkafka msg_size)")
+      .set(static_cast<double>(stats->queued_bytes));
+}
+
 bool order_service::publish_generated(const events::order_placed& order) {
-  encoded_.clear();
-  events::encode(order, encoded_);
-  const auto id = boost::uuids::to_string(order.order_id);
   const auto ec =
-      producer_.send(options_.common.kafka.topic, id, encoded_, {},
-                     [this, order_id = order.order_id](const kafka::delivery_report& r) {
-                       on_delivered(order_id, r);
-                     });
+      publisher_.publish(order, {}, [this, id = order.order_id](const kafka::delivery_report& r) {
+        if (r.error) {
+          ++generated_failed_;
+          log::error("order", "order {} failed: {}", boost::uuids::to_string(id),
+                     r.error.message());
+          return;
+        }
+        ++generated_delivered_;
+        if (log_each_delivery_) {
+          log::info("order", "Delivered order {} to {} : partition {} : at offset {}",
+                    boost::uuids::to_string(id), publisher_.topic(), r.partition, r.offset);
+        }
+      });
   if (!ec)
     return true;
   if (kafka::is_queue_full(ec))
     return false;
-  ++failed_;
-  log::error("order", "order {} not queued: {}", id, ec.message());
-  if (producer_.failed())
-    shutdown("fatal producer error");
+  ++generated_failed_;
+  log::error("order", "order {} not queued: {}", boost::uuids::to_string(order.order_id),
+             ec.message());
   return true;  // dropped, not retried: it was never acknowledged to anyone
-}
-
-void order_service::on_delivered(const boost::uuids::uuid& id, const kafka::delivery_report& r) {
-  if (r.error) {
-    ++failed_;
-    log::error("order", "order {} failed: {}", boost::uuids::to_string(id), r.error.message());
-    return;
-  }
-  ++delivered_;
-  if (log_each_delivery_) {
-    log::info("order", "Delivered order {} to {} : partition {} : at offset {}",
-              boost::uuids::to_string(id), options_.common.kafka.topic, r.partition, r.offset);
-  }
 }
 
 void order_service::arm_summary() {
@@ -155,38 +224,54 @@ void order_service::arm_summary() {
   summary_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_)
       return;
-    log_summary();
+    const auto interval = static_cast<double>(summary_interval.count());
+    const auto window = publisher_.take_window();
+    log::info(
+        "order",
+        "accepted {:.1f}/s, rejected {:.1f}/s, generated {:.1f}/s, p99 delivery {:.1f} ms, "
+        "in flight {}",
+        static_cast<double>(api_.accepted() - accepted_at_last_summary_) / interval,
+        static_cast<double>(api_.rejected() - rejected_at_last_summary_) / interval,
+        static_cast<double>(window.delivered - (api_.accepted() - accepted_at_last_summary_)) /
+            interval,
+        window.delivered == 0 ? 0.0 : window.p99_seconds * 1000, publisher_.in_flight());
+    accepted_at_last_summary_ = api_.accepted();
+    rejected_at_last_summary_ = api_.rejected();
     arm_summary();
   });
-}
-
-void order_service::log_summary() {
-  const auto interval = static_cast<double>(summary_interval.count());
-  log::info("order", "delivered {} ({:.0f}/s), failed {}, queued {}", delivered_,
-            static_cast<double>(delivered_ - delivered_at_last_summary_) / interval, failed_,
-            producer_.queue_length());
-  delivered_at_last_summary_ = delivered_;
 }
 
 void order_service::shutdown(std::string_view why) {
   if (stopping_)
     return;
   stopping_ = true;
-  log::info("order", "stopping ({}): flushing {} outstanding messages, at most {} ms", why,
+  log::info("order",
+            "stopping ({}): answering orders in flight, flushing {} messages, at most {} ms", why,
             producer_.queue_length(), options_.shutdown_timeout.count());
   if (generator_)
     generator_->stop();
   retry_timer_.cancel();
   summary_timer_.cancel();
-  producer_.flush(options_.shutdown_timeout,
-                  [this](std::size_t unfinished) { finish(unfinished); });
+  if (http_) {
+    http_drained_ = false;
+    http_->shutdown([this] {
+      http_drained_ = true;
+      maybe_finish();
+    });
+  }
+  producer_.flush(options_.shutdown_timeout, [this](std::size_t unfinished) {
+    unfinished_ = unfinished;
+    flushed_ = true;
+    maybe_finish();
+  });
 }
 
-void order_service::finish(std::size_t unfinished) {
-  log::info("order", "stopped: delivered {}, failed {}, unfinished {}", delivered_, failed_,
-            unfinished);
-  if (producer_.failed())
-    exit_code_ = 1;
+void order_service::maybe_finish() {
+  if (!flushed_ || !http_drained_)
+    return;
+  log::info("order",
+            "stopped: accepted {} over HTTP, generated {} delivered / {} failed, {} unfinished",
+            api_.accepted(), generated_delivered_, generated_failed_, unfinished_);
   signals_.cancel();
   admin_.stop();
   producer_.stop();

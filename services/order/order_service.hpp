@@ -1,6 +1,7 @@
 #pragma once
-/// The Order service: makes sure its topic exists, then publishes OrderPlaced events from the
-/// generator (and, later, HTTP clients), and shuts down on SIGINT/SIGTERM after a bounded flush.
+/// The Order service: makes sure its topic exists, then publishes OrderPlaced events from HTTP
+/// clients and/or the generator, and on SIGINT/SIGTERM stops taking orders, answers those in
+/// flight, flushes with a deadline and exits.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -9,11 +10,15 @@
 #include <optional>
 #include <string>
 
-#include "common/events/order_placed.hpp"
+#include "common/http/server.hpp"
 #include "common/kafka/admin.hpp"
 #include "common/kafka/producer.hpp"
+#include "common/observability/metrics.hpp"
 #include "services/order/generator.hpp"
+#include "services/order/idempotency_cache.hpp"
+#include "services/order/order_api.hpp"
 #include "services/order/order_options.hpp"
+#include "services/order/order_publisher.hpp"
 
 namespace order_tracker::order {
 
@@ -22,7 +27,8 @@ class order_service {
   /// Throws config::config_error when Kafka rejects the configuration.
   order_service(boost::asio::io_context& io, order_options options);
 
-  /// Begins the start-up sequence; io_context::run() returns once the service has stopped.
+  /// Listens and begins the start-up sequence; io_context::run() returns once the service has
+  /// stopped. Throws config::config_error if the HTTP address cannot be used.
   void start();
 
   /// 0 after a clean stop; non-zero when the service could not do its job.
@@ -32,28 +38,41 @@ class order_service {
   void ensure_topic();
   void on_topic(const boost::system::error_code& ec, const std::string& detail);
   bool publish_generated(const events::order_placed& order);
-  void on_delivered(const boost::uuids::uuid& id, const kafka::delivery_report& report);
+  void on_kafka_error(const boost::system::error_code& ec, std::string_view reason, bool fatal);
+  void on_stats(std::string_view json);
+  std::string not_ready_reason() const;
   void shutdown(std::string_view why);
-  void finish(std::size_t unfinished);
-  void log_summary();
+  void maybe_finish();
   void arm_summary();
 
-  boost::asio::io_context& io_;
   order_options options_;
-  /// Owns the connections; admin below borrows them, so it is declared first.
+  /// Everything below reports into it, so it is declared (and destroyed) first/last.
+  observability::registry metrics_;
   kafka::producer producer_;
+  /// Borrows the producer's connections.
   kafka::admin admin_;
+  order_publisher publisher_;
+  idempotency_cache idempotency_;
+  order_api api_;
   std::optional<generator> generator_;
+  /// Last: its handlers call into the parts above.
+  std::optional<http::server> http_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer retry_timer_;
   boost::asio::steady_timer summary_timer_;
   std::chrono::milliseconds retry_backoff_{250};
-  std::string encoded_;  ///< reused encode buffer
-  std::uint64_t delivered_ = 0;
-  std::uint64_t failed_ = 0;
-  std::uint64_t delivered_at_last_summary_ = 0;
+  std::string last_kafka_error_;
+  std::uint64_t generated_delivered_ = 0;
+  std::uint64_t generated_failed_ = 0;
+  std::uint64_t accepted_at_last_summary_ = 0;
+  std::uint64_t rejected_at_last_summary_ = 0;
+  bool topic_ready_ = false;
+  bool brokers_up_ = true;
   bool log_each_delivery_ = false;
   bool stopping_ = false;
+  bool http_drained_ = true;
+  bool flushed_ = false;
+  std::size_t unfinished_ = 0;
   int exit_code_ = 0;
 };
 

@@ -1,0 +1,46 @@
+#pragma once
+/// The parts of librdkafka's statistics JSON (STATISTICS.md) that readiness checks and /metrics
+/// use. Pure: parsing only.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace order_tracker::kafka {
+
+struct broker_statistics {
+  std::string name;  ///< "host:port/id"
+  std::int32_t node_id = -1;
+  bool up = false;
+  double rtt_avg_seconds = 0;
+  std::int64_t outbuf_requests = 0;
+};
+
+struct partition_statistics {
+  std::string topic;
+  std::int32_t partition = -1;
+  std::int64_t consumer_lag = -1;         ///< high watermark - committed (-1: unknown)
+  std::int64_t consumer_lag_stored = -1;  ///< high watermark - stored
+  std::int64_t committed_offset = -1;
+  std::int64_t high_watermark = -1;
+};
+
+struct statistics {
+  std::int64_t queued_messages = 0;  ///< msg_cnt: in the producer's queues
+  std::int64_t queued_bytes = 0;
+  std::int64_t tx_messages = 0;
+  std::int64_t rx_messages = 0;
+  std::vector<broker_statistics> brokers;  ///< learned brokers only (bootstrap entries skipped)
+  std::vector<partition_statistics> partitions;  ///< assigned/consumed partitions only
+  std::int64_t rebalances = 0;
+
+  /// At least one broker of the cluster has an open connection.
+  bool any_broker_up() const;
+};
+
+/// Parses one statistics document; empty if it is not the expected JSON.
+std::optional<statistics> parse_statistics(std::string_view json);
+
+}  // namespace order_tracker::kafka

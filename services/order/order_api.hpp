@@ -1,0 +1,49 @@
+#pragma once
+/// The Order service's HTTP API: POST /orders answers 201 only once the broker has the order;
+/// GET /healthz, /readyz and /metrics. Routing, validation and answers; the Kafka side is the
+/// publisher's.
+
+#include <boost/uuid/random_generator.hpp>
+#include <functional>
+#include <string>
+
+#include "common/http/response.hpp"
+#include "common/http/server.hpp"
+#include "common/observability/metrics.hpp"
+#include "common/observability/traceparent.hpp"
+#include "services/order/idempotency_cache.hpp"
+#include "services/order/order_publisher.hpp"
+
+namespace order_tracker::order {
+
+class order_api {
+ public:
+  /// Why the service cannot take orders now, or empty when it can.
+  using readiness_fn = std::function<std::string()>;
+
+  order_api(order_publisher& publisher, idempotency_cache& idempotency,
+            observability::registry& metrics, readiness_fn not_ready_reason);
+
+  void handle(http::request&& req, http::responder respond);
+
+  std::uint64_t accepted() const { return static_cast<std::uint64_t>(accepted_.value()); }
+  std::uint64_t rejected() const { return rejected_total_; }
+
+ private:
+  void post_order(http::request&& req, http::responder respond);
+  void reject(const http::responder& respond, http::beast_http::status status,
+              std::string_view reason, std::string_view error, std::string_view field = {});
+  void publish(events::order_placed&& order, std::string traceparent, std::string idempotency_key,
+               http::responder respond);
+
+  order_publisher& publisher_;
+  idempotency_cache& idempotency_;
+  observability::registry& metrics_;
+  readiness_fn not_ready_reason_;
+  observability::trace_ids traces_;
+  boost::uuids::random_generator ids_;  ///< OS randomness: order ids are not guessable
+  observability::counter& accepted_;
+  std::uint64_t rejected_total_ = 0;
+};
+
+}  // namespace order_tracker::order

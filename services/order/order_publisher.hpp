@@ -1,0 +1,57 @@
+#pragma once
+/// Publishes OrderPlaced events, from HTTP and from the generator alike: encodes, keys by order_id,
+/// attaches the traceparent header, and measures in-flight orders and delivery latency.
+
+#include <boost/system/error_code.hpp>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/events/order_placed.hpp"
+#include "common/kafka/producer.hpp"
+#include "common/observability/metrics.hpp"
+
+namespace order_tracker::order {
+
+/// The Kafka header that carries the W3C traceparent with the event.
+inline constexpr std::string_view traceparent_header = "traceparent";
+
+class order_publisher {
+ public:
+  order_publisher(kafka::producer& producer, std::string topic, observability::registry& metrics);
+
+  using done_fn = std::function<void(const kafka::delivery_report&)>;
+
+  /// Queues the event; `done` runs once with the broker's verdict. An immediate failure is
+  /// returned instead and `done` never runs (kafka::is_queue_full: try again soon).
+  boost::system::error_code publish(const events::order_placed& order, std::string_view traceparent,
+                                    done_fn done);
+
+  const std::string& topic() const { return topic_; }
+  std::uint64_t in_flight() const { return in_flight_; }
+  /// Orders confirmed since the last call and their p99 delivery latency (seconds; NaN if none),
+  /// for the periodic summary.
+  struct window {
+    std::uint64_t delivered = 0;
+    double p99_seconds = 0;
+  };
+  window take_window();
+
+ private:
+  kafka::producer& producer_;
+  std::string topic_;
+  std::string encoded_;  ///< reused: the producer copies the bytes
+  std::string key_;
+  std::uint64_t in_flight_ = 0;
+  observability::histogram& latency_;
+  observability::counter& delivered_;
+  observability::counter& failed_;
+  std::unique_ptr<observability::histogram> window_;
+};
+
+/// Latency buckets for delivery: 0.5 ms to about 8 s.
+std::vector<double> delivery_buckets();
+
+}  // namespace order_tracker::order

@@ -1,0 +1,608 @@
+#include "services/tracker/order_view.hpp"
+
+#define BOOST_TEST_MODULE tracker_view
+#include <boost/test/unit_test.hpp>
+
+// Helpers for building orders and checking JSON.
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/string_generator.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <iterator>
+#include <list>
+#include <map>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace events = order_tracker::events;
+namespace tracker = order_tracker::tracker;
+using tracker::apply_result;
+using tracker::order_view;
+using tracker::origin;
+using namespace std::literals;
+
+namespace {
+
+boost::uuids::uuid uuid_of(std::string_view text) {
+  return boost::uuids::string_generator()(text.begin(), text.end());
+}
+
+/// A distinct, readable id per number: 00000000-0000-4000-8000-<n as 12 hex digits>.
+boost::uuids::uuid id(std::uint64_t n) {
+  boost::uuids::uuid u{};
+  u.data[6] = 0x40;
+  u.data[8] = 0x80;
+  for (int i = 15; i >= 10; --i) {
+    u.data[i] = static_cast<std::uint8_t>(n & 0xFF);
+    n >>= 8;
+  }
+  return u;
+}
+
+events::order_placed order(std::uint64_t n, std::string user = "alice", std::string item = "Shoes",
+                           std::int64_t quantity = 1) {
+  return {id(n), std::move(user), std::move(item), quantity};
+}
+
+const std::chrono::system_clock::time_point t0 =
+    std::chrono::sys_days{std::chrono::year{2024} / 5 / 1} + 12h + 34min + 56s + 789ms + 123us;
+
+tracker::tracked_meta live(std::int32_t partition, std::int64_t offset,
+                           std::string_view traceparent = {}) {
+  return {partition, offset, t0, traceparent, origin::live};
+}
+
+tracker::tracked_meta restore(std::int32_t partition, std::int64_t offset) {
+  return {partition, offset, t0, {}, origin::restore};
+}
+
+tracker::totals tot(std::uint64_t orders, std::int64_t quantity) {
+  return {orders, quantity};
+}
+
+}  // namespace
+
+// The totals type has no stream operator; print it for failed checks.
+namespace order_tracker::tracker {
+std::ostream& boost_test_print_type(std::ostream& os, const totals& t) {
+  return os << "{orders " << t.orders << ", quantity " << t.quantity << "}";
+}
+std::ostream& boost_test_print_type(std::ostream& os, apply_result r) {
+  return os << (r == apply_result::added ? "added" : "duplicate");
+}
+}  // namespace order_tracker::tracker
+
+BOOST_AUTO_TEST_SUITE(applying_orders)
+
+BOOST_AUTO_TEST_CASE(a_new_order_is_added_and_found_with_its_metadata) {
+  order_view view(10, 100);
+  const auto tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"sv;
+  BOOST_TEST(view.apply(order(1, "bob", "Hat", 3), live(2, 40, tp)) == apply_result::added);
+
+  const tracker::tracked_order* found = view.find(id(1));
+  BOOST_TEST_REQUIRE(found != nullptr);
+  BOOST_TEST(found->order_id == id(1));
+  BOOST_TEST(found->user == "bob");
+  BOOST_TEST(found->item == "Hat");
+  BOOST_TEST(found->quantity == 3);
+  BOOST_TEST(found->partition == 2);
+  BOOST_TEST(found->offset == 40);
+  BOOST_TEST((found->received_at == t0));
+  BOOST_TEST(found->traceparent == tp);
+  BOOST_TEST(view.contains(id(1)));
+  BOOST_TEST(view.counters().orders == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_order_is_not_found) {
+  order_view view(10, 100);
+  view.apply(order(1), live(0, 0));
+  BOOST_TEST(view.find(id(2)) == nullptr);
+  BOOST_TEST(!view.contains(id(2)));
+}
+
+BOOST_AUTO_TEST_CASE(an_order_id_seen_before_is_a_duplicate_that_changes_nothing_but_its_counter) {
+  order_view view(10, 100);
+  view.apply(order(1, "alice", "Shoes", 2), live(0, 7));
+  const auto before = view.stats();
+
+  BOOST_TEST(view.apply(order(1, "mallory", "Boat", 9), live(1, 8)) == apply_result::duplicate);
+
+  const auto after = view.stats();
+  BOOST_TEST(after.counters.orders == 1u);
+  BOOST_TEST(after.counters.duplicates == 1u);
+  BOOST_TEST((after.by_item == before.by_item));
+  BOOST_TEST((after.by_user == before.by_user));
+  BOOST_TEST(after.partitions == std::vector<std::int32_t>{0});
+  BOOST_TEST(view.find(id(1))->user == "alice");  // the first delivery stands
+  BOOST_TEST(view.find(id(1))->offset == 7);
+}
+
+BOOST_AUTO_TEST_CASE(totals_count_orders_and_sum_quantities_per_item_and_per_user) {
+  order_view view(10, 100);
+  view.apply(order(1, "alice", "Shoes", 2), live(0, 0));
+  view.apply(order(2, "alice", "Hat", 1), live(1, 0));
+  view.apply(order(3, "bob", "Shoes", 5), live(0, 1));
+  view.apply(order(3, "bob", "Shoes", 5), live(0, 1));  // redelivered
+
+  const auto s = view.stats();
+  BOOST_TEST(s.by_item.size() == 2u);
+  BOOST_TEST(s.by_item.at("Shoes") == tot(2, 7));
+  BOOST_TEST(s.by_item.at("Hat") == tot(1, 1));
+  BOOST_TEST(s.by_user.size() == 2u);
+  BOOST_TEST(s.by_user.at("alice") == tot(2, 3));
+  BOOST_TEST(s.by_user.at("bob") == tot(1, 5));
+  BOOST_TEST(s.counters.orders == 3u);
+  BOOST_TEST(s.counters.duplicates == 1u);
+  BOOST_TEST(s.counters.tracked == 3u);
+  BOOST_TEST(s.counters.remembered == 3u);
+  BOOST_TEST((s.partitions == std::vector<std::int32_t>{0, 1}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bounded_memory)
+
+BOOST_AUTO_TEST_CASE(at_the_cap_the_oldest_order_loses_its_detail_is_counted_and_stays_in_totals) {
+  order_view view(3, 10);
+  for (std::uint64_t n = 1; n <= 5; ++n) {
+    view.apply(order(n, "alice", "Shoes", 1), live(0, static_cast<std::int64_t>(n)));
+  }
+  BOOST_TEST(view.find(id(1)) == nullptr);
+  BOOST_TEST(view.find(id(2)) == nullptr);
+  for (std::uint64_t n = 3; n <= 5; ++n) {
+    BOOST_TEST(view.find(id(n)) != nullptr);
+  }
+  const auto s = view.stats();
+  BOOST_TEST(s.counters.evicted == 2u);
+  BOOST_TEST(s.counters.tracked == 3u);
+  BOOST_TEST(s.counters.remembered == 5u);
+  BOOST_TEST(s.counters.orders == 5u);
+  BOOST_TEST(s.by_item.at("Shoes") == tot(5, 5));  // totals are all-time, not per detail held
+}
+
+BOOST_AUTO_TEST_CASE(a_redelivered_order_is_a_duplicate_after_its_detail_was_evicted_while_its_id_is_in_the_window) {
+  order_view view(2, 10);
+  view.apply(order(1, "alice", "Shoes", 4), live(0, 0));
+  view.apply(order(2), live(0, 1));
+  view.apply(order(3), live(0, 2));
+  BOOST_TEST_REQUIRE(view.find(id(1)) == nullptr);
+  BOOST_TEST(view.contains(id(1)));
+
+  BOOST_TEST(view.apply(order(1, "alice", "Shoes", 4), live(0, 0)) == apply_result::duplicate);
+  const auto s = view.stats();
+  BOOST_TEST(s.counters.duplicates == 1u);
+  BOOST_TEST(s.counters.orders == 3u);
+  BOOST_TEST(s.by_user.at("alice") == tot(3, 6));
+  BOOST_TEST(view.find(id(1)) == nullptr);  // a duplicate does not bring the detail back
+}
+
+BOOST_AUTO_TEST_CASE(beyond_the_id_window_the_oldest_id_is_forgotten_and_a_redelivery_counts_as_new) {
+  order_view view(2, 3);
+  for (std::uint64_t n = 1; n <= 4; ++n) {
+    view.apply(order(n), live(0, static_cast<std::int64_t>(n)));
+  }
+  BOOST_TEST(!view.contains(id(1)));
+  BOOST_TEST(view.contains(id(2)));
+  BOOST_TEST(view.counters().remembered == 3u);
+  BOOST_TEST(view.counters().evicted == 2u);  // forgetting an id without detail is not an eviction
+
+  BOOST_TEST(view.apply(order(1), live(0, 1)) == apply_result::added);
+  BOOST_TEST(view.counters().orders == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(when_the_window_equals_the_cap_forgetting_the_oldest_id_evicts_its_detail) {
+  order_view view(2, 2);
+  view.apply(order(1), live(0, 0));
+  view.apply(order(2), live(0, 1));
+  view.apply(order(3), live(0, 2));
+  BOOST_TEST(!view.contains(id(1)));
+  BOOST_TEST(view.counters().evicted == 1u);
+  BOOST_TEST(view.counters().tracked == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_window_smaller_than_the_cap_is_raised_to_the_cap) {
+  order_view view(5, 2);
+  BOOST_TEST(view.id_window() == 5u);
+  BOOST_TEST(view.max_orders() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(a_cap_of_zero_keeps_ids_and_totals_but_no_detail) {
+  order_view view(0, 2);
+  BOOST_TEST(view.apply(order(1), live(0, 0)) == apply_result::added);
+  BOOST_TEST(view.find(id(1)) == nullptr);
+  BOOST_TEST(view.apply(order(1), live(0, 0)) == apply_result::duplicate);
+  BOOST_TEST(view.counters().tracked == 0u);
+  BOOST_TEST(view.counters().evicted == 0u);
+  BOOST_TEST(view.stats().by_item.at("Shoes") == tot(1, 1));
+}
+
+BOOST_AUTO_TEST_CASE(a_view_that_remembers_nothing_is_refused) {
+  BOOST_CHECK_THROW(order_view(0, 0), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(partition_ownership)
+
+BOOST_AUTO_TEST_CASE(dropping_a_partition_forgets_its_orders_ids_and_totals_but_not_the_counters) {
+  order_view view(10, 100);
+  view.apply(order(1, "alice", "Shoes", 2), live(0, 0));
+  view.apply(order(2, "bob", "Hat", 3), live(1, 0));
+  view.apply(order(3, "alice", "Hat", 1), live(1, 1));
+
+  BOOST_TEST(view.drop_partition(1) == 2u);
+
+  BOOST_TEST(view.find(id(1)) != nullptr);
+  BOOST_TEST(view.find(id(2)) == nullptr);
+  BOOST_TEST(!view.contains(id(3)));
+  const auto s = view.stats();
+  BOOST_TEST(s.partitions == std::vector<std::int32_t>{0});
+  BOOST_TEST(s.by_item.size() == 1u);
+  BOOST_TEST(s.by_item.at("Shoes") == tot(1, 2));
+  BOOST_TEST(s.by_user.size() == 1u);
+  BOOST_TEST(s.by_user.at("alice") == tot(1, 2));
+  BOOST_TEST(s.counters.orders == 3u);
+  BOOST_TEST(s.counters.tracked == 1u);
+  BOOST_TEST(s.counters.remembered == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(dropping_a_partition_frees_its_room_so_nothing_is_evicted_until_the_cap_is_reached_again) {
+  order_view view(4, 4);
+  view.apply(order(1), live(0, 0));
+  view.apply(order(2), live(1, 0));
+  view.apply(order(3), live(0, 1));
+  view.apply(order(4), live(1, 1));
+  view.drop_partition(1);
+  view.apply(order(5), live(0, 2));
+  view.apply(order(6), live(0, 3));
+  BOOST_TEST(view.counters().evicted == 0u);
+  BOOST_TEST(view.find(id(1)) != nullptr);
+
+  view.apply(order(7), live(0, 4));
+  BOOST_TEST(view.counters().evicted == 1u);
+  BOOST_TEST(view.find(id(1)) == nullptr);
+  BOOST_TEST(view.find(id(3)) != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(an_assigned_partition_without_orders_is_listed_as_owned) {
+  order_view view(10, 100);
+  view.assign_partition(3);
+  view.apply(order(1), live(1, 0));
+  BOOST_TEST((view.stats().partitions == std::vector<std::int32_t>{1, 3}));
+  view.drop_partition(3);
+  BOOST_TEST(view.stats().partitions == std::vector<std::int32_t>{1});
+}
+
+BOOST_AUTO_TEST_CASE(dropping_a_partition_never_owned_changes_nothing) {
+  order_view view(10, 100);
+  view.apply(order(1), live(0, 0));
+  BOOST_TEST(view.drop_partition(5) == 0u);
+  BOOST_TEST(view.counters().remembered == 1u);
+  BOOST_TEST(view.stats().partitions == std::vector<std::int32_t>{0});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(restore_mode)
+
+BOOST_AUTO_TEST_CASE(restored_orders_are_tracked_and_in_totals_but_counted_as_restored_not_as_new) {
+  order_view view(10, 100);
+  BOOST_TEST(view.apply(order(1, "alice", "Shoes", 2), restore(0, 0)) == apply_result::added);
+  BOOST_TEST(view.apply(order(2, "bob", "Shoes", 3), restore(0, 1)) == apply_result::added);
+
+  BOOST_TEST(view.find(id(1)) != nullptr);
+  const auto s = view.stats();
+  BOOST_TEST(s.counters.restored == 2u);
+  BOOST_TEST(s.counters.orders == 0u);
+  BOOST_TEST(s.by_item.at("Shoes") == tot(2, 5));
+}
+
+BOOST_AUTO_TEST_CASE(a_live_redelivery_of_a_restored_order_is_a_duplicate) {
+  order_view view(10, 100);
+  view.apply(order(1, "alice", "Shoes", 2), restore(0, 0));
+  BOOST_TEST(view.apply(order(1, "alice", "Shoes", 2), live(0, 0)) == apply_result::duplicate);
+  const auto s = view.stats();
+  BOOST_TEST(s.counters.duplicates == 1u);
+  BOOST_TEST(s.counters.orders == 0u);
+  BOOST_TEST(s.by_item.at("Shoes") == tot(1, 2));
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicate_met_during_a_restore_is_absorbed_without_counting) {
+  order_view view(10, 100);
+  view.apply(order(1), restore(0, 0));
+  BOOST_TEST(view.apply(order(1), restore(0, 1)) == apply_result::duplicate);
+  BOOST_TEST(view.counters().duplicates == 0u);
+  BOOST_TEST(view.counters().restored == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_partition_dropped_and_assigned_again_is_rebuilt_by_its_restore) {
+  order_view view(10, 100);
+  view.apply(order(1, "alice", "Shoes", 2), live(0, 0));
+  view.drop_partition(0);
+  BOOST_TEST(view.apply(order(1, "alice", "Shoes", 2), restore(0, 0)) == apply_result::added);
+  const auto s = view.stats();
+  BOOST_TEST(s.counters.orders == 1u);
+  BOOST_TEST(s.counters.restored == 1u);
+  BOOST_TEST(s.by_item.at("Shoes") == tot(1, 2));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(json_shapes)
+
+BOOST_AUTO_TEST_CASE(an_order_is_served_with_every_field_in_order_and_its_traceparent) {
+  order_view view(10, 100);
+  const auto tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"sv;
+  const auto oid = uuid_of("0f8fad5b-d9cb-469f-a165-70867728950e");
+  view.apply({oid, "John \"JD\" Doe", "Shoes", 2}, live(1, 42, tp));
+
+  BOOST_TEST(boost::json::serialize(tracker::to_json(*view.find(oid))) ==
+             R"({"order_id":"0f8fad5b-d9cb-469f-a165-70867728950e","user":"John \"JD\" Doe",)"
+             R"("item":"Shoes","quantity":2,"partition":1,"offset":42,)"
+             R"("received_at":"2024-05-01T12:34:56.789Z",)"
+             R"("traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})");
+}
+
+BOOST_AUTO_TEST_CASE(an_order_without_traceparent_has_no_traceparent_field) {
+  order_view view(10, 100);
+  view.apply(order(1), live(0, 0));
+  const auto v = tracker::to_json(*view.find(id(1)));
+  BOOST_TEST(v.as_object().size() == 7u);
+  BOOST_TEST(!v.as_object().contains("traceparent"));
+}
+
+BOOST_AUTO_TEST_CASE(received_at_is_rfc3339_utc_with_milliseconds_truncated_toward_the_past) {
+  using std::chrono::system_clock;
+  BOOST_TEST(tracker::rfc3339_utc_ms(system_clock::time_point{}) == "1970-01-01T00:00:00.000Z");
+  BOOST_TEST(tracker::rfc3339_utc_ms(system_clock::time_point{} - 1us) ==
+             "1969-12-31T23:59:59.999Z");
+  BOOST_TEST(tracker::rfc3339_utc_ms(std::chrono::sys_days{std::chrono::year{2000} / 2 / 29} +
+                                     7ms) == "2000-02-29T00:00:00.007Z");
+}
+
+BOOST_AUTO_TEST_CASE(stats_are_served_as_counters_totals_and_owned_partitions) {
+  order_view view(1, 100);
+  view.assign_partition(4);
+  view.apply(order(1, "alice", "Shoes", 2), live(0, 0));
+  view.apply(order(2, "bob", "Shoes", 1), live(0, 1));
+  view.apply(order(3, "bob", "Hat", 5), restore(2, 0));
+  view.apply(order(2, "bob", "Shoes", 1), live(0, 1));
+
+  const auto expected = boost::json::parse(R"({
+    "orders": 2, "duplicates": 1, "evicted": 2, "restored": 1, "tracked": 1, "remembered": 3,
+    "by_item": {"Hat": {"orders": 1, "quantity": 5}, "Shoes": {"orders": 2, "quantity": 3}},
+    "by_user": {"alice": {"orders": 1, "quantity": 2}, "bob": {"orders": 2, "quantity": 6}},
+    "partitions": [0, 2, 4]
+  })");
+  BOOST_TEST(tracker::to_json(view.stats()) == expected);
+}
+
+BOOST_AUTO_TEST_CASE(stats_of_an_empty_view_have_empty_totals) {
+  order_view view(10, 100);
+  const auto expected = boost::json::parse(R"({
+    "orders": 0, "duplicates": 0, "evicted": 0, "restored": 0, "tracked": 0, "remembered": 0,
+    "by_item": {}, "by_user": {}, "partitions": []
+  })");
+  BOOST_TEST(tracker::to_json(view.stats()) == expected);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+/// The view's specified behaviour, written the obvious way: a list in insertion order and
+/// std::maps, with linear scans.
+class reference_view {
+ public:
+  reference_view(std::size_t max_orders, std::size_t id_window)
+      : max_orders_(max_orders), id_window_(std::max(max_orders, id_window)) {}
+
+  apply_result apply(const events::order_placed& o, const tracker::tracked_meta& meta) {
+    if (index_.contains(o.order_id)) {
+      if (meta.from == origin::live) {
+        ++counters_.duplicates;
+      }
+      return apply_result::duplicate;
+    }
+    owned_.insert(meta.partition);
+    add(items_[meta.partition][o.item], o.quantity);
+    add(users_[meta.partition][o.user], o.quantity);
+    if (entries_.size() == id_window_) {
+      if (entries_.front().detail) {
+        ++counters_.evicted;
+      }
+      index_.erase(entries_.front().id);
+      entries_.pop_front();
+    }
+    entry e{o.order_id, meta.partition, false, {}};
+    if (max_orders_ > 0) {
+      if (tracked() == max_orders_) {
+        for (auto& old : entries_) {
+          if (old.detail) {
+            old.detail = false;
+            ++counters_.evicted;
+            break;
+          }
+        }
+      }
+      e.detail = true;
+      e.order = {o.order_id,     o.user,           o.item,
+                 o.quantity,     meta.partition,   meta.offset,
+                 meta.received_at, std::string(meta.traceparent)};
+    }
+    entries_.push_back(e);
+    index_[o.order_id] = std::prev(entries_.end());
+    ++(meta.from == origin::live ? counters_.orders : counters_.restored);
+    return apply_result::added;
+  }
+
+  void assign_partition(std::int32_t p) { owned_.insert(p); }
+
+  std::size_t drop_partition(std::int32_t p) {
+    std::size_t n = 0;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->partition == p) {
+        index_.erase(it->id);
+        it = entries_.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    owned_.erase(p);
+    items_.erase(p);
+    users_.erase(p);
+    return n;
+  }
+
+  const tracker::tracked_order* find(const boost::uuids::uuid& u) const {
+    const auto it = index_.find(u);
+    return it == index_.end() || !it->second->detail ? nullptr : &it->second->order;
+  }
+
+  bool contains(const boost::uuids::uuid& u) const { return index_.contains(u); }
+
+  tracker::view_counters counters() const {
+    auto c = counters_;
+    c.tracked = tracked();
+    c.remembered = entries_.size();
+    return c;
+  }
+
+  tracker::view_stats stats() const {
+    tracker::view_stats s;
+    s.counters = counters();
+    for (const auto& [p, m] : items_) {
+      for (const auto& [k, t] : m) {
+        s.by_item[k].orders += t.orders;
+        s.by_item[k].quantity += t.quantity;
+      }
+    }
+    for (const auto& [p, m] : users_) {
+      for (const auto& [k, t] : m) {
+        s.by_user[k].orders += t.orders;
+        s.by_user[k].quantity += t.quantity;
+      }
+    }
+    s.partitions.assign(owned_.begin(), owned_.end());
+    return s;
+  }
+
+ private:
+  struct entry {
+    boost::uuids::uuid id;
+    std::int32_t partition;
+    bool detail;
+    tracker::tracked_order order;
+  };
+
+  static void add(tracker::totals& t, std::int64_t quantity) {
+    ++t.orders;
+    t.quantity += quantity;
+  }
+
+  std::size_t tracked() const {
+    std::size_t n = 0;
+    for (const auto& e : entries_) {
+      n += e.detail ? 1 : 0;
+    }
+    return n;
+  }
+
+  std::size_t max_orders_;
+  std::size_t id_window_;
+  std::list<entry> entries_;
+  std::map<boost::uuids::uuid, std::list<entry>::iterator> index_;
+  std::set<std::int32_t> owned_;
+  std::map<std::int32_t, std::map<std::string, tracker::totals>> items_;
+  std::map<std::int32_t, std::map<std::string, tracker::totals>> users_;
+  tracker::view_counters counters_;
+};
+
+void check_same(const order_view& view, const reference_view& ref,
+                const std::vector<boost::uuids::uuid>& ids) {
+  const auto s = view.stats();
+  const auto r = ref.stats();
+  BOOST_TEST_REQUIRE((s.counters == r.counters));
+  BOOST_TEST_REQUIRE((s.by_item == r.by_item));
+  BOOST_TEST_REQUIRE((s.by_user == r.by_user));
+  BOOST_TEST_REQUIRE(s.partitions == r.partitions);
+  for (const auto& u : ids) {
+    BOOST_TEST_REQUIRE(view.contains(u) == ref.contains(u));
+    const auto* a = view.find(u);
+    const auto* b = ref.find(u);
+    BOOST_TEST_REQUIRE((a == nullptr) == (b == nullptr));
+    if (a != nullptr) {
+      BOOST_TEST_REQUIRE((*a == *b));
+    }
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(reference_model)
+
+BOOST_AUTO_TEST_CASE(random_applies_restores_and_drops_match_a_simple_reference_model) {
+  struct limits {
+    std::size_t max_orders;
+    std::size_t id_window;
+  };
+  for (const limits l : {limits{40, 100}, limits{50, 50}, limits{0, 30}, limits{1, 1}}) {
+    BOOST_TEST_CONTEXT("max_orders " << l.max_orders << ", id_window " << l.id_window) {
+      std::mt19937_64 rng(20240501);
+      boost::uuids::basic_random_generator<std::mt19937_64> make_id(rng);
+      std::vector<boost::uuids::uuid> ids(300);
+      for (auto& u : ids) {
+        u = make_id();
+      }
+      const std::vector<std::string> users = {"alice", "bob", "carol", "a user with a long name"};
+      const std::vector<std::string> items = {"Shoes", "Hat", "Boat", "an item with a long name"};
+      auto pick = [&](std::size_t n) {
+        return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+      };
+
+      order_view view(l.max_orders, l.id_window);
+      reference_view ref(l.max_orders, l.id_window);
+      std::int64_t offset = 0;
+      for (int step = 0; step < 5000; ++step) {
+        const std::size_t what = pick(100);
+        const auto partition = static_cast<std::int32_t>(pick(4));
+        if (what < 3) {
+          BOOST_TEST_REQUIRE(view.drop_partition(partition) == ref.drop_partition(partition));
+        } else if (what < 5) {
+          view.assign_partition(partition);
+          ref.assign_partition(partition);
+        } else {
+          const events::order_placed o{ids[pick(ids.size())], users[pick(users.size())],
+                                       items[pick(items.size())],
+                                       static_cast<std::int64_t>(1 + pick(10))};
+          const std::string tp = pick(2) == 0 ? "" : "00-trace-" + std::to_string(step);
+          const tracker::tracked_meta meta{partition, offset++, t0 + std::chrono::milliseconds(step),
+                                           tp, what < 25 ? origin::restore : origin::live};
+          BOOST_TEST_REQUIRE(view.apply(o, meta) == ref.apply(o, meta));
+          BOOST_TEST_REQUIRE((view.counters() == ref.counters()));
+        }
+        if (step % 97 == 0) {
+          check_same(view, ref, ids);
+        }
+      }
+      check_same(view, ref, ids);
+      // The run must have exercised what it is meant to check.
+      const auto c = view.counters();
+      BOOST_TEST(c.duplicates > 0u);
+      BOOST_TEST(c.restored > 0u);
+      if (l.max_orders > 0) {
+        BOOST_TEST(c.evicted > 0u);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
