@@ -18,6 +18,15 @@ constexpr std::chrono::milliseconds keepalive_interval{1000};
 constexpr std::chrono::milliseconds close_check_interval{20};
 constexpr std::size_t batch_size = 1024;
 
+detail::partition_list_ptr to_list(const std::vector<topic_partition>& parts) {
+  detail::partition_list_ptr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+  for (const auto& p : parts) {
+    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = p.offset;
+  }
+  return list;
+}
+
 std::vector<topic_partition> to_vector(const rd_kafka_topic_partition_list_t* list) {
   std::vector<topic_partition> out;
   if (list == nullptr)
@@ -88,6 +97,8 @@ struct consumer::impl {
   detail::handle_ptr handle;  // destroyed last: joins librdkafka's threads
   detail::queue_ptr queue;
   std::unique_ptr<detail::queue_waker> waker;
+  detail::queue_ptr admin_queue;  // committed-offset lookups, apart from the consumer queue
+  std::unique_ptr<detail::queue_waker> admin_waker;
   detail::partition_list_ptr pending_stores{rd_kafka_topic_partition_list_new(8)};
   consumer* owner = nullptr;
   bool cooperative = false;
@@ -99,18 +110,32 @@ struct consumer_callbacks {
                         rd_kafka_topic_partition_list_t* partitions, void* opaque) {
     auto& self = *static_cast<consumer*>(opaque);
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-    const auto moved = to_vector(partitions);
+    auto moved = to_vector(partitions);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      std::vector<assigned_partition> plan;
+      plan.reserve(moved.size());
+      for (auto& p : moved)
+        plan.push_back({std::move(p), false});
+      if (self.events_.on_assigned)
+        self.events_.on_assigned(plan);
+      std::vector<topic_partition> starts, paused;
+      for (const auto& a : plan) {
+        starts.push_back(a.where);
+        if (a.start_paused)
+          paused.push_back(a.where);
+      }
+      const auto list = to_list(starts);
       detail::error_ptr e;
       if (cooperative) {
-        e.reset(rd_kafka_incremental_assign(rk, partitions));
-      } else if (auto code = rd_kafka_assign(rk, partitions); code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        e.reset(rd_kafka_incremental_assign(rk, list.get()));
+      } else if (auto code = rd_kafka_assign(rk, list.get()); code != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log::error("kafka", "assign failed: {}", rd_kafka_err2str(code));
       }
       if (e)
         log::error("kafka", "incremental assign failed: {}", rd_kafka_error_string(e.get()));
-      if (self.events_.on_assigned)
-        self.events_.on_assigned(moved);
+      // Paused before the first fetch is issued: fetching starts on librdkafka's thread later.
+      if (!paused.empty())
+        self.pause(paused);
       return;
     }
     const bool lost = rd_kafka_assignment_lost(rk) != 0;
@@ -171,7 +196,8 @@ consumer::consumer(boost::asio::io_context& io, const config::kafka_options& opt
     : impl_(std::make_unique<impl>()),
       events_(std::move(events)),
       keepalive_(io),
-      close_timer_(io) {
+      close_timer_(io),
+      group_id_(group_id) {
   std::vector<config::property> base{
       {"partition.assignment.strategy", "cooperative-sticky"},
       {"auto.offset.reset", "earliest"},
@@ -192,10 +218,19 @@ consumer::consumer(boost::asio::io_context& io, const config::kafka_options& opt
   rd_kafka_poll_set_consumer(impl_->handle.get());
   impl_->queue.reset(rd_kafka_queue_get_consumer(impl_->handle.get()));
   impl_->waker = std::make_unique<detail::queue_waker>(io, impl_->queue.get(), [this] { drain(); });
+  impl_->admin_queue.reset(rd_kafka_queue_new(impl_->handle.get()));
+  impl_->admin_waker = std::make_unique<detail::queue_waker>(io, impl_->admin_queue.get(),
+                                                             [this] { drain_admin(); });
+  impl_->admin_waker->start();
 }
 
 consumer::~consumer() {
   impl_->waker->stop();
+  impl_->admin_waker->stop();
+  while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->admin_queue.get(), 0)}) {
+    delete static_cast<committed_handler*>(rd_kafka_event_opaque(ev.get()));
+  }
+  impl_->admin_queue.reset();
   keepalive_.cancel();
   close_timer_.cancel();
   impl_->queue.reset();
@@ -242,6 +277,80 @@ void consumer::flush_stores() {
 void consumer::commit() {
   flush_stores();
   rd_kafka_commit(impl_->handle.get(), nullptr, 1);
+}
+
+void consumer::fetch_committed(const std::vector<topic_partition>& parts,
+                               std::chrono::milliseconds timeout, committed_handler done) {
+  const auto list = to_list(parts);
+  rd_kafka_ListConsumerGroupOffsets_t* request =
+      rd_kafka_ListConsumerGroupOffsets_new(group_id_.c_str(), list.get());
+  detail::admin_options_ptr options(
+      rd_kafka_AdminOptions_new(impl_->handle.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS));
+  std::array<char, 256> err{};
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()),
+                                            err.data(), err.size());
+  // Offsets committed by a member that just gave these partitions up must be visible.
+  detail::error_ptr e(rd_kafka_AdminOptions_set_require_stable_offsets(options.get(), 1));
+  rd_kafka_AdminOptions_set_opaque(options.get(), new committed_handler(std::move(done)));
+  rd_kafka_ListConsumerGroupOffsets(impl_->handle.get(), &request, 1, options.get(),
+                                    impl_->admin_queue.get());
+  rd_kafka_ListConsumerGroupOffsets_destroy(request);
+}
+
+void consumer::drain_admin() {
+  while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->admin_queue.get(), 0)}) {
+    std::unique_ptr<committed_handler> handler(
+        static_cast<committed_handler*>(rd_kafka_event_opaque(ev.get())));
+    if (!handler)
+      continue;
+    boost::system::error_code ec;
+    std::vector<topic_partition> offsets;
+    if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ec = make_error(rd_kafka_event_error(ev.get()));
+    } else if (const auto* result = rd_kafka_event_ListConsumerGroupOffsets_result(ev.get())) {
+      std::size_t n = 0;
+      const rd_kafka_group_result_t** groups =
+          rd_kafka_ListConsumerGroupOffsets_result_groups(result, &n);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (const rd_kafka_error_t* ge = rd_kafka_group_result_error(groups[i])) {
+          ec = make_error(rd_kafka_error_code(ge));
+          continue;
+        }
+        const auto* parts = rd_kafka_group_result_partitions(groups[i]);
+        for (int j = 0; parts != nullptr && j < parts->cnt; ++j) {
+          if (parts->elems[j].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            ec = make_error(parts->elems[j].err);
+        }
+        offsets = to_vector(parts);
+      }
+    }
+    try {
+      (*handler)(ec, offsets);
+    } catch (const std::exception& ex) {
+      log::error("kafka", "committed-offsets handler threw: {}", ex.what());
+    }
+  }
+}
+
+void consumer::pause(const std::vector<topic_partition>& parts) {
+  const auto list = to_list(parts);
+  rd_kafka_pause_partitions(impl_->handle.get(), list.get());
+}
+
+void consumer::resume(const std::vector<topic_partition>& parts) {
+  const auto list = to_list(parts);
+  rd_kafka_resume_partitions(impl_->handle.get(), list.get());
+}
+
+std::optional<std::pair<std::int64_t, std::int64_t>> consumer::cached_watermarks(
+    const std::string& topic, std::int32_t partition) const {
+  std::int64_t low = -1, high = -1;
+  if (rd_kafka_get_watermark_offsets(impl_->handle.get(), topic.c_str(), partition, &low, &high) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      low < 0 || high < 0) {
+    return std::nullopt;
+  }
+  return std::pair{low, high};
 }
 
 std::vector<topic_partition> consumer::assignment() const {
@@ -321,6 +430,7 @@ void consumer::check_closed() {
       log::warn("kafka", "consumer close timed out: leaving without a clean group exit");
     close_timer_.cancel();
     impl_->waker->stop();
+    impl_->admin_waker->stop();
     auto done = std::move(close_done_);
     close_done_ = nullptr;
     done();

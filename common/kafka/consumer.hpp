@@ -47,18 +47,29 @@ class message {
   rd_kafka_message_s* m_;
 };
 
-/// A topic partition and an offset (-1001 when not meaningful).
+/// librdkafka's logical offsets.
+inline constexpr std::int64_t offset_beginning = -2;
+inline constexpr std::int64_t offset_invalid = -1001;  ///< "none": e.g. nothing committed yet
+
+/// A topic partition and an offset (offset_invalid when not meaningful).
 struct topic_partition {
   std::string topic;
   std::int32_t partition = -1;
-  std::int64_t offset = -1001;
+  std::int64_t offset = offset_invalid;
+};
+
+/// A partition being added to this member's assignment, and how to start on it.
+struct assigned_partition {
+  topic_partition where;      ///< offset: where to start; offset_invalid means the committed offset
+  bool start_paused = false;  ///< assign it paused; consumer::resume() starts fetching
 };
 
 struct consumer_events {
   /// Each message, in partition order. Call consumer::store_offset() once it is processed.
   std::function<void(message&&)> on_message;
-  /// After partitions were added to this member's assignment (incremental with cooperative-sticky).
-  std::function<void(const std::vector<topic_partition>&)> on_assigned;
+  /// Partitions being added to this member's assignment (incremental with cooperative-sticky).
+  /// Runs before they are assigned; it may choose each one's start offset and pause it.
+  std::function<void(std::vector<assigned_partition>&)> on_assigned;
   /// Before partitions leave the assignment: the last moment to store offsets for them. `lost`:
   /// they were taken away (session timeout), so commits for them will fail.
   std::function<void(const std::vector<topic_partition>&, bool lost)> on_revoked;
@@ -92,6 +103,20 @@ class consumer {
   /// Commits the stored offsets now, asynchronously; the result comes to on_commit.
   void commit();
 
+  /// Asks the group coordinator for the committed offsets of `parts` (this member's group);
+  /// `done` runs on the io thread with them (offset_invalid where nothing is committed).
+  using committed_handler =
+      std::function<void(const boost::system::error_code&, const std::vector<topic_partition>&)>;
+  void fetch_committed(const std::vector<topic_partition>& parts, std::chrono::milliseconds timeout,
+                       committed_handler done);
+
+  void pause(const std::vector<topic_partition>& parts);
+  void resume(const std::vector<topic_partition>& parts);
+
+  /// The low and high watermarks last seen in fetch responses, if any.
+  std::optional<std::pair<std::int64_t, std::int64_t>> cached_watermarks(
+      const std::string& topic, std::int32_t partition) const;
+
   /// Leaves the group: stores and commits, revokes, and calls `done` once closed, or after
   /// `timeout` even if the broker is gone. Then io_context::run() can return.
   void close(std::chrono::milliseconds timeout, std::function<void()> done);
@@ -103,6 +128,7 @@ class consumer {
   friend struct consumer_callbacks;
   struct impl;
   void drain();
+  void drain_admin();
   void flush_stores();
   void arm_keepalive();
   void check_closed();
@@ -112,6 +138,7 @@ class consumer {
   boost::asio::steady_timer keepalive_;
   boost::asio::steady_timer close_timer_;
   std::function<void()> close_done_;
+  std::string group_id_;
   std::chrono::steady_clock::time_point close_deadline_{};
   bool closing_ = false;
 };

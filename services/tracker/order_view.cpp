@@ -298,12 +298,11 @@ std::string rfc3339_utc_ms(std::chrono::system_clock::time_point t) {
   const year_month_day date{day};
   const hh_mm_ss time{ms - day};
   char text[32];
-  const int n = std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                              static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                              static_cast<unsigned>(date.day()), static_cast<int>(time.hours().count()),
-                              static_cast<int>(time.minutes().count()),
-                              static_cast<int>(time.seconds().count()),
-                              static_cast<int>(time.subseconds().count()));
+  const int n = std::snprintf(
+      text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(date.year()),
+      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+      static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+      static_cast<int>(time.seconds().count()), static_cast<int>(time.subseconds().count()));
   return std::string(text, static_cast<std::size_t>(std::max(n, 0)));
 }
 

@@ -28,8 +28,10 @@
 /// - Cost: apply() is O(1): one hash lookup and one insert of a 16-byte id, two string lookups in
 ///   the partition's totals, and at most one eviction. Memory is bounded by `id_window` ids
 ///   (about 60 bytes each) plus `max_orders` details (about 150 bytes each, plus user, item and
-///   traceparent text longer than the small-string buffer). Slots are reused, so at steady state
-///   apply() allocates only for user or item text never seen in that partition before.
+///   traceparent text longer than the small-string buffer). Slots and their string buffers are
+///   reused, so at steady state apply() allocates only for user or item text new to that
+///   partition's totals, and when the id index rehashes (rarely: Boost's anti-drift rehash after
+///   many insert/erase cycles).
 ///   drop_partition() is O(remembered ids). The number of distinct users and items in the totals
 ///   is not bounded by the view.
 

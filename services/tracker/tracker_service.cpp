@@ -5,10 +5,19 @@
 #include <string>
 
 #include "common/events/order_placed.hpp"
+#include "common/kafka/statistics.hpp"
 #include "common/observability/log.hpp"
 
 namespace order_tracker::tracker {
 namespace {
+
+constexpr std::chrono::seconds tick_interval{1};
+constexpr std::chrono::seconds summary_interval{10};
+constexpr std::chrono::milliseconds retry_backoff{1000};
+constexpr std::chrono::milliseconds admin_timeout{10'000};
+constexpr int rd_kafka_resp_err_unknown_topic_or_part = 3;
+constexpr int rd_kafka_resp_err_unknown_topic = -188;
+constexpr int rd_kafka_resp_err_all_brokers_down = -187;
 
 std::string describe(const std::vector<kafka::topic_partition>& parts) {
   std::string out;
@@ -20,80 +29,392 @@ std::string describe(const std::vector<kafka::topic_partition>& parts) {
   return out.empty() ? "none" : out;
 }
 
+std::vector<config::property> consumer_defaults() {
+  return {
+      {"client.id", "tracker-service"},
+      // Readiness and lag metrics follow the statistics, so they come often.
+      {"statistics.interval.ms", "1000"},
+      // A topic created after we subscribed is noticed within seconds, not minutes.
+      {"topic.metadata.refresh.interval.ms", "5000"},
+      {"reconnect.backoff.max.ms", "2000"},
+  };
+}
+
 }  // namespace
 
 tracker_service::tracker_service(boost::asio::io_context& io, tracker_options options)
-    : options_(std::move(options)),
+    : io_(io),
+      options_(std::move(options)),
+      view_(options_.max_orders, options_.id_window),
+      dlq_producer_(
+          io, options_.common.kafka, {{"client.id", "tracker-service-dlq"}, {"linger.ms", "5"}},
+          kafka::producer_events{
+              .on_progress = nullptr,
+              .on_error = [this](const boost::system::error_code& ec, std::string_view reason,
+                                 bool fatal) { on_kafka_error(ec, reason, fatal); },
+              .on_stats = nullptr,
+          }),
+      admin_(io, dlq_producer_),
+      dead_letter_(
+          io, dlq_producer_, options_.dlq_topic,
+          [this](std::int32_t p, bool stuck) {
+            // The partition waits while its poison cannot be parked, rather than skip it.
+            const std::vector<kafka::topic_partition> part{{options_.common.kafka.topic, p}};
+            if (stuck) {
+              log::warn("tracker", "partition {} paused until its dead-letter write succeeds", p);
+              consumer_.pause(part);
+            } else {
+              log::info("tracker", "partition {} resumed", p);
+              consumer_.resume(part);
+            }
+          }),
       consumer_(
-          io, options_.common.kafka, options_.group_id, {{"client.id", "tracker-service"}},
+          io, options_.common.kafka, options_.group_id, consumer_defaults(),
           kafka::consumer_events{
               .on_message = [this](kafka::message&& m) { on_message(std::move(m)); },
               .on_assigned =
-                  [](const std::vector<kafka::topic_partition>& parts) {
-                    log::info("tracker", "assigned {}", describe(parts));
-                  },
-              .on_revoked =
-                  [](const std::vector<kafka::topic_partition>& parts, bool lost) {
-                    log::info("tracker", "{} {}", lost ? "lost" : "revoked", describe(parts));
-                  },
-              .on_error =
-                  [](const boost::system::error_code& ec, std::string_view reason, bool fatal) {
-                    if (fatal) {
-                      log::error("kafka", "fatal consumer error: {} ({})", reason, ec.message());
-                    } else {
-                      log::warn("kafka", "{} ({})", reason, ec.message());
-                    }
-                  },
+                  [this](std::vector<kafka::assigned_partition>& parts) { on_assigned(parts); },
+              .on_revoked = [this](const std::vector<kafka::topic_partition>& parts,
+                                   bool lost) { on_revoked(parts, lost); },
+              .on_error = [this](const boost::system::error_code& ec, std::string_view reason,
+                                 bool fatal) { on_kafka_error(ec, reason, fatal); },
               .on_commit =
                   [](const boost::system::error_code& ec,
                      const std::vector<kafka::topic_partition>&) {
                     if (ec)
                       log::warn("tracker", "offset commit failed: {}", ec.message());
                   },
-              .on_stats = nullptr,
+              .on_stats = [this](std::string_view json) { on_stats(json); },
           }),
-      signals_(io, SIGINT, SIGTERM) {}
+      api_(view_, metrics_, [this] { return not_ready_reason(); }),
+      signals_(io, SIGINT, SIGTERM),
+      tick_timer_(io),
+      retry_timer_(io),
+      dead_lettered_(metrics_.counter("tracker_dead_lettered_total",
+                                      "Poison messages written to the dead-letter topic")),
+      rebalances_(
+          metrics_.counter("tracker_rebalances_total", "Partition assignments and revocations")),
+      invalid_(metrics_.counter("tracker_invalid_messages_total",
+                                "Messages that were not a valid OrderPlaced v1")) {
+  const auto counter_of = [this](std::string_view name, std::string_view help, auto field) {
+    metrics_.gauge_callback(name, help,
+                            [this, field] { return static_cast<double>(view_.counters().*field); });
+  };
+  counter_of("tracker_orders_processed_total", "New orders tracked (live, not restored)",
+             &view_counters::orders);
+  counter_of("tracker_duplicates_total",
+             "Redelivered orders recognised by order_id and not counted again",
+             &view_counters::duplicates);
+  counter_of("tracker_restored_total",
+             "Orders rebuilt into the view from the log after an assignment",
+             &view_counters::restored);
+  counter_of("tracker_view_evicted_total",
+             "Orders whose detail was evicted to respect --max-orders", &view_counters::evicted);
+  metrics_.gauge_callback("tracker_view_orders", "Orders whose detail the view holds",
+                          [this] { return static_cast<double>(view_.counters().tracked); });
+  metrics_.gauge_callback("tracker_dead_letter_pending", "Dead-letter writes not yet confirmed",
+                          [this] { return static_cast<double>(dead_letter_.pending()); });
+  http::limits limits;
+  http_.emplace(
+      io,
+      [this](http::request&& req, http::responder respond) {
+        api_.handle(std::move(req), std::move(respond));
+      },
+      limits, [](std::string_view line) { log::warn("http", "{}", line); });
+}
 
 void tracker_service::start() {
+  const auto endpoint = http::parse_endpoint(options_.http_listen);
+  if (!endpoint) {
+    throw config::config_error("--http-listen " + options_.http_listen + ": " +
+                               endpoint.error().message());
+  }
+  if (const auto ec = http_->listen(*endpoint)) {
+    throw config::config_error("--http-listen " + options_.http_listen + ": " + ec.message());
+  }
   signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
     if (!ec)
       shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
   });
-  log::info("tracker", "starting: brokers {}, topic {}, group {}",
-            options_.common.kafka.bootstrap_servers, options_.common.kafka.topic,
-            options_.group_id);
+  log::info("tracker", "starting: brokers {}, topic {}, group {}, dead letters to {}, HTTP on {}",
+            options_.common.kafka.bootstrap_servers, options_.common.kafka.topic, options_.group_id,
+            options_.dlq_topic, options_.http_listen);
+  ensure_dlq_topic();
   if (const auto ec = consumer_.subscribe({options_.common.kafka.topic})) {
     log::error("tracker", "cannot subscribe to {}: {}", options_.common.kafka.topic, ec.message());
     exit_code_ = 1;
-    shutdown("subscribe failed");
+    return shutdown("subscribe failed");
   }
+  last_summary_ = std::chrono::steady_clock::now();
+  arm_tick();
+}
+
+void tracker_service::ensure_dlq_topic() {
+  admin_.ensure_topic({options_.dlq_topic, 3, 1, {}}, admin_timeout,
+                      [this](const boost::system::error_code& ec, const std::string& detail) {
+                        if (stopping_)
+                          return;
+                        if (!ec) {
+                          dlq_ready_ = true;
+                          return log::info("tracker", "dead-letter topic {} is ready",
+                                           options_.dlq_topic);
+                        }
+                        log::warn("tracker", "cannot make sure {} exists: {} ({}); retrying",
+                                  options_.dlq_topic, detail, ec.message());
+                        retry_timer_.expires_after(retry_backoff);
+                        retry_timer_.async_wait([this](const boost::system::error_code& e) {
+                          if (!e && !stopping_)
+                            ensure_dlq_topic();
+                        });
+                      });
 }
 
 void tracker_service::on_message(kafka::message&& m) {
+  const auto p = m.partition();
+  switch (partitions_.route_of(p, m.offset())) {
+    case partition_states::route::hold:
+      held_[p].push_back(std::move(m));
+      return;
+    case partition_states::route::restore:
+      // Processed (and counted, logged, dead-lettered) before this instance took over.
+      if (const auto order = events::decode(m.payload())) {
+        view_.apply(*order,
+                    {p, m.offset(), std::chrono::system_clock::now(),
+                     m.header("traceparent").value_or(std::string_view{}), origin::restore});
+      }
+      if (partitions_.committed_of(p) == m.offset() + 1) {
+        log::info("tracker", "partition {} restored up to offset {}", p, m.offset() + 1);
+      }
+      return;
+    case partition_states::route::live:
+      return process_live(std::move(m));
+  }
+}
+
+void tracker_service::process_live(kafka::message&& m) {
+  const auto p = m.partition();
+  const auto offset = m.offset();
   const auto decoded = events::decode(m.payload());
   if (!decoded) {
-    ++invalid_;
-    log::warn("tracker", "invalid event at {}-{}@{}: {}", m.topic(), m.partition(), m.offset(),
-              decoded.error().message());
-  } else {
-    const auto& order = *decoded;
-    ++processed_;
-    log::info("tracker", "Received order {}: {} x {} from {} (partition {}, offset {})",
-              boost::uuids::to_string(order.order_id), order.quantity, order.item, order.user,
-              m.partition(), m.offset());
+    invalid_.inc();
+    const auto& e = decoded.error();
+    log::warn("tracker", "poison message at {}-{}@{}: {}; writing it to {}", m.topic(), p, offset,
+              e.message(), options_.dlq_topic);
+    store(p, partitions_.processed(p, offset, true));
+    dead_letter_.send(std::move(m), e.code.message(), e.message(), [this, p, offset] {
+      dead_lettered_.inc();
+      store(p, partitions_.dead_lettered(p, offset));
+    });
+    return;
   }
-  consumer_.store_offset(m.topic(), m.partition(), m.offset());
+  const auto& order = *decoded;
+  const auto trace = m.header("traceparent").value_or(std::string_view{});
+  const auto result =
+      view_.apply(order, {p, offset, std::chrono::system_clock::now(), trace, origin::live});
+  if (result == apply_result::added) {
+    if (options_.log_orders) {
+      log::info("tracker", "Received order {}: {} x {} from {} (partition {}, offset {}){}{}",
+                boost::uuids::to_string(order.order_id), order.quantity, order.item, order.user, p,
+                offset, trace.empty() ? "" : " trace ", trace);
+    }
+  } else {
+    log::debug("tracker", "duplicate order {} at partition {}, offset {}",
+               boost::uuids::to_string(order.order_id), p, offset);
+  }
+  store(p, partitions_.processed(p, offset, false));
+}
+
+void tracker_service::store(std::int32_t partition, std::optional<std::int64_t> offset) {
+  if (offset)
+    consumer_.store_offset(options_.common.kafka.topic, partition, *offset);
+}
+
+void tracker_service::on_assigned(std::vector<kafka::assigned_partition>& parts) {
+  joined_ = true;
+  topic_missing_ = false;
+  rebalances_.inc();
+  std::vector<kafka::topic_partition> added;
+  for (auto& a : parts) {
+    partitions_.assigned(a.where.partition);
+    view_.assign_partition(a.where.partition);
+    // Read from the start: what lies below the committed offset rebuilds the view; the rest is new.
+    a.where.offset = kafka::offset_beginning;
+    a.start_paused = true;
+    added.push_back(a.where);
+  }
+  log::info("tracker", "assigned {}", describe(added));
+  if (!added.empty())
+    fetch_committed(std::move(added));
+}
+
+void tracker_service::fetch_committed(std::vector<kafka::topic_partition> parts) {
+  consumer_.fetch_committed(
+      parts, admin_timeout,
+      [this, parts](const boost::system::error_code& ec,
+                    const std::vector<kafka::topic_partition>& offsets) {
+        if (stopping_)
+          return;
+        if (!ec)
+          return on_committed(offsets);
+        log::warn("tracker", "cannot read committed offsets of {}: {}; retrying", describe(parts),
+                  ec.message());
+        auto timer = std::make_shared<boost::asio::steady_timer>(io_, retry_backoff);
+        timer->async_wait([this, parts, timer](const boost::system::error_code& e) {
+          if (e || stopping_)
+            return;
+          std::vector<kafka::topic_partition> still;
+          for (const auto& p : parts) {
+            if (partitions_.owns(p.partition))
+              still.push_back(p);
+          }
+          if (!still.empty())
+            fetch_committed(std::move(still));
+        });
+      });
+}
+
+void tracker_service::on_committed(const std::vector<kafka::topic_partition>& offsets) {
+  std::vector<kafka::topic_partition> resume;
+  for (const auto& c : offsets) {
+    if (!partitions_.owns(c.partition))
+      continue;
+    const std::int64_t committed = c.offset >= 0 ? c.offset : -1;
+    partitions_.committed_known(c.partition, committed);
+    if (committed > 0) {
+      log::info("tracker", "partition {}: restoring the view from offsets below {}", c.partition,
+                committed);
+      if (const auto w = consumer_.cached_watermarks(c.topic, c.partition))
+        partitions_.log_start(c.partition, w->first);
+    } else {
+      log::info("tracker", "partition {}: nothing committed, every order is new", c.partition);
+    }
+    if (auto held = held_.extract(c.partition)) {
+      for (auto& m : held.mapped())
+        on_message(std::move(m));
+    }
+    resume.push_back({c.topic, c.partition});
+  }
+  consumer_.resume(resume);
+}
+
+void tracker_service::on_revoked(const std::vector<kafka::topic_partition>& parts, bool lost) {
+  rebalances_.inc();
+  for (const auto& p : parts) {
+    partitions_.revoked(p.partition);
+    view_.drop_partition(p.partition);
+    held_.erase(p.partition);
+  }
+  log::info("tracker", "{} {}", lost ? "lost" : "revoked", describe(parts));
+}
+
+void tracker_service::on_kafka_error(const boost::system::error_code& ec, std::string_view reason,
+                                     bool fatal) {
+  last_kafka_error_ = std::string(reason);
+  if (ec.value() == rd_kafka_resp_err_unknown_topic_or_part ||
+      ec.value() == rd_kafka_resp_err_unknown_topic) {
+    topic_missing_ = true;
+  }
+  if (ec.value() == rd_kafka_resp_err_all_brokers_down)
+    brokers_up_ = false;
+  if (fatal) {
+    log::error("kafka", "fatal Kafka error: {} ({})", reason, ec.message());
+    exit_code_ = 1;
+    return shutdown("fatal Kafka error");
+  }
+  log::warn("kafka", "{} ({})", reason, ec.message());
+}
+
+void tracker_service::on_stats(std::string_view json) {
+  const auto stats = kafka::parse_statistics(json);
+  if (!stats)
+    return;
+  const bool up = stats->any_broker_up();
+  if (up != brokers_up_)
+    log::info("tracker", "{}", up ? "broker reachable again" : "no broker reachable");
+  brokers_up_ = up;
+  metrics_.clear_family("kafka_consumer_lag");
+  for (const auto& p : stats->partitions) {
+    if (p.consumer_lag < 0)
+      continue;
+    metrics_
+        .gauge("kafka_consumer_lag", "Messages between the committed offset and the high watermark",
+               {{"topic", p.topic}, {"partition", std::to_string(p.partition)}})
+        .set(static_cast<double>(p.consumer_lag));
+  }
+}
+
+std::string tracker_service::not_ready_reason() const {
+  if (stopping_)
+    return "shutting down";
+  if (!brokers_up_)
+    return "no broker reachable" + (last_kafka_error_.empty() ? "" : ": " + last_kafka_error_);
+  if (topic_missing_)
+    return "topic " + options_.common.kafka.topic + " does not exist (yet)";
+  if (!joined_)
+    return "waiting for the consumer group to assign partitions";
+  if (!partitions_.all_live()) {
+    std::string parts;
+    for (const auto p : partitions_.not_live())
+      parts += (parts.empty() ? "" : ", ") + std::to_string(p);
+    return "restoring the view of partitions " + parts;
+  }
+  return {};
+}
+
+void tracker_service::arm_tick() {
+  tick_timer_.expires_after(tick_interval);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_)
+      return;
+    // Retention may have removed everything below a committed offset: then nothing is restored.
+    for (const auto p : partitions_.not_live()) {
+      if (const auto w = consumer_.cached_watermarks(options_.common.kafka.topic, p))
+        partitions_.log_start(p, w->first);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_summary_ >= summary_interval) {
+      const auto c = view_.counters();
+      const std::chrono::duration<double> elapsed = now - last_summary_;
+      log::info(
+          "tracker",
+          "processed {:.1f}/s, total {}, duplicates {}, dead-lettered {}, restored {}, tracked {}",
+          static_cast<double>(c.orders - orders_at_last_summary_) / elapsed.count(), c.orders,
+          c.duplicates, dead_lettered_.value(), c.restored, c.tracked);
+      orders_at_last_summary_ = c.orders;
+      last_summary_ = now;
+    }
+    arm_tick();
+  });
 }
 
 void tracker_service::shutdown(std::string_view why) {
   if (stopping_)
     return;
   stopping_ = true;
-  log::info("tracker", "stopping ({}): committing and leaving the group", why);
+  log::info("tracker", "stopping ({}): committing what was processed and leaving the group", why);
   signals_.cancel();
-  consumer_.close(options_.shutdown_timeout, [this] {
-    log::info("tracker", "stopped: processed {}, invalid {}", processed_, invalid_);
+  tick_timer_.cancel();
+  retry_timer_.cancel();
+  dead_letter_.stop();
+  http_drained_ = false;
+  http_->shutdown([this] {
+    http_drained_ = true;
+    maybe_finish();
   });
+  consumer_.close(options_.shutdown_timeout, [this] {
+    consumer_closed_ = true;
+    maybe_finish();
+  });
+}
+
+void tracker_service::maybe_finish() {
+  if (!consumer_closed_ || !http_drained_)
+    return;
+  const auto c = view_.counters();
+  log::info("tracker", "stopped: processed {}, duplicates {}, dead-lettered {}, restored {}",
+            c.orders, c.duplicates, dead_lettered_.value(), c.restored);
+  admin_.stop();
+  dlq_producer_.stop();
 }
 
 }  // namespace order_tracker::tracker

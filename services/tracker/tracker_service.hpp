@@ -1,13 +1,25 @@
 #pragma once
-/// The Tracker service: consumes OrderPlaced events in its consumer group, logs each order, and
-/// stores an order's offset only once it is processed.
+/// The Tracker service: consumes OrderPlaced events in its consumer group, rebuilds its view of
+/// newly assigned partitions from the log, tracks each new order once, dead-letters poison, and
+/// stores an offset only once everything up to it is processed.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <map>
+#include <optional>
+#include <vector>
 
+#include "common/http/server.hpp"
+#include "common/kafka/admin.hpp"
 #include "common/kafka/consumer.hpp"
+#include "common/kafka/producer.hpp"
+#include "common/observability/metrics.hpp"
+#include "services/tracker/dead_letter.hpp"
+#include "services/tracker/order_view.hpp"
+#include "services/tracker/partition_states.hpp"
+#include "services/tracker/tracker_api.hpp"
 #include "services/tracker/tracker_options.hpp"
 
 namespace order_tracker::tracker {
@@ -17,20 +29,57 @@ class tracker_service {
   /// Throws config::config_error when Kafka rejects the configuration.
   tracker_service(boost::asio::io_context& io, tracker_options options);
 
-  /// Subscribes; io_context::run() returns once the service has stopped.
+  /// Listens, subscribes; io_context::run() returns once the service has stopped. Throws
+  /// config::config_error if the HTTP address cannot be used.
   void start();
   int exit_code() const { return exit_code_; }
 
  private:
   void on_message(kafka::message&& m);
+  void process_live(kafka::message&& m);
+  void on_assigned(std::vector<kafka::assigned_partition>& parts);
+  void on_revoked(const std::vector<kafka::topic_partition>& parts, bool lost);
+  void fetch_committed(std::vector<kafka::topic_partition> parts);
+  void on_committed(const std::vector<kafka::topic_partition>& offsets);
+  void on_kafka_error(const boost::system::error_code& ec, std::string_view reason, bool fatal);
+  void on_stats(std::string_view json);
+  void store(std::int32_t partition, std::optional<std::int64_t> offset);
+  void ensure_dlq_topic();
+  std::string not_ready_reason() const;
+  void arm_tick();
   void shutdown(std::string_view why);
+  void maybe_finish();
 
+  boost::asio::io_context& io_;
   tracker_options options_;
+  observability::registry metrics_;
+  order_view view_;
+  partition_states partitions_;
+  /// Messages that arrived before their partition's committed offset was known.
+  std::map<std::int32_t, std::vector<kafka::message>> held_;
+  kafka::producer dlq_producer_;
+  kafka::admin admin_;
+  dead_letter dead_letter_;
   kafka::consumer consumer_;
+  tracker_api api_;
+  /// Last: its handlers read the parts above.
+  std::optional<http::server> http_;
   boost::asio::signal_set signals_;
-  std::uint64_t processed_ = 0;
-  std::uint64_t invalid_ = 0;
+  boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer retry_timer_;
+  std::chrono::steady_clock::time_point last_summary_{};
+  std::uint64_t orders_at_last_summary_ = 0;
+  observability::counter& dead_lettered_;
+  observability::counter& rebalances_;
+  observability::counter& invalid_;
+  std::string last_kafka_error_;
+  bool joined_ = false;
+  bool topic_missing_ = false;
+  bool brokers_up_ = true;
+  bool dlq_ready_ = false;
   bool stopping_ = false;
+  bool consumer_closed_ = false;
+  bool http_drained_ = true;
   int exit_code_ = 0;
 };
 

@@ -4,11 +4,11 @@
 #include <boost/test/unit_test.hpp>
 
 // Helpers for building orders and checking JSON.
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/string_generator.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <iterator>
@@ -167,7 +167,8 @@ BOOST_AUTO_TEST_CASE(at_the_cap_the_oldest_order_loses_its_detail_is_counted_and
   BOOST_TEST(s.by_item.at("Shoes") == tot(5, 5));  // totals are all-time, not per detail held
 }
 
-BOOST_AUTO_TEST_CASE(a_redelivered_order_is_a_duplicate_after_its_detail_was_evicted_while_its_id_is_in_the_window) {
+BOOST_AUTO_TEST_CASE(
+    a_redelivered_order_is_a_duplicate_after_its_detail_was_evicted_while_its_id_is_in_the_window) {
   order_view view(2, 10);
   view.apply(order(1, "alice", "Shoes", 4), live(0, 0));
   view.apply(order(2), live(0, 1));
@@ -183,7 +184,8 @@ BOOST_AUTO_TEST_CASE(a_redelivered_order_is_a_duplicate_after_its_detail_was_evi
   BOOST_TEST(view.find(id(1)) == nullptr);  // a duplicate does not bring the detail back
 }
 
-BOOST_AUTO_TEST_CASE(beyond_the_id_window_the_oldest_id_is_forgotten_and_a_redelivery_counts_as_new) {
+BOOST_AUTO_TEST_CASE(
+    beyond_the_id_window_the_oldest_id_is_forgotten_and_a_redelivery_counts_as_new) {
   order_view view(2, 3);
   for (std::uint64_t n = 1; n <= 4; ++n) {
     view.apply(order(n), live(0, static_cast<std::int64_t>(n)));
@@ -253,7 +255,8 @@ BOOST_AUTO_TEST_CASE(dropping_a_partition_forgets_its_orders_ids_and_totals_but_
   BOOST_TEST(s.counters.remembered == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(dropping_a_partition_frees_its_room_so_nothing_is_evicted_until_the_cap_is_reached_again) {
+BOOST_AUTO_TEST_CASE(
+    dropping_a_partition_frees_its_room_so_nothing_is_evicted_until_the_cap_is_reached_again) {
   order_view view(4, 4);
   view.apply(order(1), live(0, 0));
   view.apply(order(2), live(1, 0));
@@ -433,9 +436,8 @@ class reference_view {
         }
       }
       e.detail = true;
-      e.order = {o.order_id,     o.user,           o.item,
-                 o.quantity,     meta.partition,   meta.offset,
-                 meta.received_at, std::string(meta.traceparent)};
+      e.order = {o.order_id,     o.user,      o.item,           o.quantity,
+                 meta.partition, meta.offset, meta.received_at, std::string(meta.traceparent)};
     }
     entries_.push_back(e);
     index_[o.order_id] = std::prev(entries_.end());
@@ -584,8 +586,9 @@ BOOST_AUTO_TEST_CASE(random_applies_restores_and_drops_match_a_simple_reference_
                                        items[pick(items.size())],
                                        static_cast<std::int64_t>(1 + pick(10))};
           const std::string tp = pick(2) == 0 ? "" : "00-trace-" + std::to_string(step);
-          const tracker::tracked_meta meta{partition, offset++, t0 + std::chrono::milliseconds(step),
-                                           tp, what < 25 ? origin::restore : origin::live};
+          const tracker::tracked_meta meta{partition, offset++,
+                                           t0 + std::chrono::milliseconds(step), tp,
+                                           what < 25 ? origin::restore : origin::live};
           BOOST_TEST_REQUIRE(view.apply(o, meta) == ref.apply(o, meta));
           BOOST_TEST_REQUIRE((view.counters() == ref.counters()));
         }
