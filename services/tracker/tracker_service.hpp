@@ -72,6 +72,7 @@ class tracker_service {
   observability::counter& dead_lettered_;
   observability::counter& rebalances_;
   observability::counter& invalid_;
+  observability::histogram& end_to_end_;
   std::string last_kafka_error_;
   bool joined_ = false;
   bool topic_missing_ = false;
