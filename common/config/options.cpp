@@ -80,8 +80,7 @@ void command_line::add_common(common_options& target) {
 }
 
 void command_line::finish_common() {
-  if (common_ == nullptr)
-    return;
+  if (common_ == nullptr) return;
   const auto level = log::parse_level(raw_log_level_);
   if (!level)
     throw config_error(
@@ -94,8 +93,7 @@ void command_line::finish_common() {
   if (common_->kafka.bootstrap_servers.empty()) {
     throw config_error("--bootstrap-servers: must not be empty");
   }
-  if (common_->kafka.topic.empty())
-    throw config_error("--topic: must not be empty");
+  if (common_->kafka.topic.empty()) throw config_error("--topic: must not be empty");
 }
 
 command_line::outcome command_line::parse(int argc, const char* const argv[],
@@ -110,8 +108,7 @@ command_line::outcome command_line::parse(int argc, const char* const argv[],
     po::parsed_options from_env(&options_);
     for (const auto& entry : env) {
       const auto eq = entry.find('=');
-      if (eq == std::string::npos)
-        continue;
+      if (eq == std::string::npos) continue;
       const std::string name = entry.substr(0, eq);
       if (common_ != nullptr && name.starts_with(rdkafka_env_prefix) &&
           name.size() > rdkafka_env_prefix.size()) {

@@ -44,7 +44,11 @@ class listener final : public session_owner, public std::enable_shared_from_this
 
   void dispatch(request&& req, responder res) override { handler_(std::move(req), std::move(res)); }
   void report(std::string_view message) override;
+  void refused(beast_http::status status) override {
+    if (on_refused_) on_refused_(status);
+  }
   void forget(session_list::iterator registration) override;
+  void set_on_refused(std::function<void(beast_http::status)> f) { on_refused_ = std::move(f); }
 
  private:
   void do_accept();
@@ -61,6 +65,7 @@ class listener final : public session_owner, public std::enable_shared_from_this
   limits limits_;
   /// Where errors go; may be empty.
   error_reporter report_;
+  std::function<void(beast_http::status)> on_refused_;
   /// The listening socket; closed by shutdown and stop.
   tcp::acceptor acceptor_;
   /// Delays the next accept after an error such as EMFILE, which would otherwise repeat at once.
@@ -249,6 +254,10 @@ tcp::endpoint server::local_endpoint() const {
 
 void server::shutdown(std::function<void()> on_drained) {
   listener_->shutdown(std::move(on_drained));
+}
+
+void server::on_refused(std::function<void(beast_http::status)> f) {
+  listener_->set_on_refused(std::move(f));
 }
 
 std::size_t server::connections() const {

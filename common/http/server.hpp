@@ -90,6 +90,9 @@ class server {
   /// Stops accepting and closes idle connections now; a request whose answer is pending is still
   /// answered, with `Connection: close`. `on_drained` runs once no connection is left.
   void shutdown(std::function<void()> on_drained);
+  /// Called for each request the server refuses itself (400 malformed, 408, 413, 431), e.g. to
+  /// count them in metrics; on the io_context's thread.
+  void on_refused(std::function<void(beast_http::status)> f);
   /// Open connections, counting ones being refused or lingering before their close.
   std::size_t connections() const;
 

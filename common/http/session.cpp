@@ -248,6 +248,7 @@ void session::dispatch() {
   parser_.reset();
   request_version_ = req.version();
   request_keep_alive_ = req.keep_alive();
+  request_is_head_ = req.method() == beast_http::verb::head;
   state_ = state::awaiting_response;
   const auto id = request_id_;
   // The handler is application code on our thread: an exception must become this client's 500,
@@ -272,8 +273,10 @@ void session::respond(std::uint64_t request_id, response res) {
 }
 
 void session::answer_and_close(beast_http::status status, std::string_view error) {
+  if (auto owner = owner_.lock()) owner->refused(status);
   // The request was never parsed completely, so its version is unknown; 1.1 is what clients expect.
   request_version_ = 11;
+  request_is_head_ = false;
   parser_.reset();
   request_deadline_.cancel();
   do_write(json_error(status, error), false);
@@ -290,6 +293,10 @@ void session::do_write(response res, bool keep_alive) {
     report(std::string{"http: handler's response is invalid: "} + e.what());
     response_ = json_error(beast_http::status::internal_server_error, "internal error");
     complete(response_);
+  }
+  if (request_is_head_) {
+    // HEAD: the headers GET would send (Content-Length included), and no body.
+    response_.body().clear();
   }
   stream_.expires_after(limits_.write_timeout);
   beast_http::async_write(stream_, response_,

@@ -30,6 +30,8 @@ class session_owner {
   virtual void dispatch(request&& req, responder res) = 0;
   /// Passes on an error an operator may need to see.
   virtual void report(std::string_view message) = 0;
+  /// Counts a request the server itself refused (400, 408, 413, 431) before any handler saw it.
+  virtual void refused(beast_http::status status) = 0;
   /// Removes a session that is being destroyed from the registry.
   virtual void forget(session_list::iterator registration) = 0;
 
@@ -111,6 +113,7 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t request_id_ = 0;
   /// The request's version and wish to keep the connection, for the answer.
   unsigned request_version_ = 11;
+  bool request_is_head_ = false;
   bool request_keep_alive_ = false;
   /// The answer being written is the last on this connection.
   bool close_after_write_ = false;

@@ -66,8 +66,7 @@ void admin::drain() {
   while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->queue.get(), 0)}) {
     std::unique_ptr<topic_handler> handler(
         static_cast<topic_handler*>(rd_kafka_event_opaque(ev.get())));
-    if (!handler)
-      continue;
+    if (!handler) continue;
     boost::system::error_code ec;
     std::string detail;
     if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -24,8 +24,7 @@ void log_line(const rd_kafka_t* /*rk*/, int level, const char* facility, const c
                  : level == 4 ? log::level::warn
                  : level <= 6 ? log::level::info
                               : log::level::debug;
-  if (!log::enabled(l))
-    return;
+  if (!log::enabled(l)) return;
   log::write(l, "librdkafka", fmt::format("{}: {}", facility, message));
 }
 
@@ -54,8 +53,7 @@ handle_ptr make_handle(rd_kafka_type_t type, conf_ptr conf) {
   std::array<char, 512> err{};
   // rd_kafka_new takes ownership of conf only on success.
   handle_ptr handle(rd_kafka_new(type, conf.get(), err.data(), err.size()));
-  if (!handle)
-    throw config::config_error(fmt::format("Kafka client: {}", err.data()));
+  if (!handle) throw config::config_error(fmt::format("Kafka client: {}", err.data()));
   (void)conf.release();
   return handle;
 }

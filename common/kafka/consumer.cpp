@@ -29,8 +29,7 @@ detail::partition_list_ptr to_list(const std::vector<topic_partition>& parts) {
 
 std::vector<topic_partition> to_vector(const rd_kafka_topic_partition_list_t* list) {
   std::vector<topic_partition> out;
-  if (list == nullptr)
-    return out;
+  if (list == nullptr) return out;
   out.reserve(static_cast<std::size_t>(list->cnt));
   for (int i = 0; i < list->cnt; ++i) {
     const auto& p = list->elems[i];
@@ -45,16 +44,14 @@ std::vector<topic_partition> to_vector(const rd_kafka_topic_partition_list_t* li
 
 message& message::operator=(message&& other) noexcept {
   if (this != &other) {
-    if (m_ != nullptr)
-      rd_kafka_message_destroy(m_);
+    if (m_ != nullptr) rd_kafka_message_destroy(m_);
     m_ = std::exchange(other.m_, nullptr);
   }
   return *this;
 }
 
 message::~message() {
-  if (m_ != nullptr)
-    rd_kafka_message_destroy(m_);
+  if (m_ != nullptr) rd_kafka_message_destroy(m_);
 }
 
 std::string_view message::topic() const {
@@ -80,8 +77,7 @@ std::int64_t message::timestamp_ms() const {
 
 std::optional<std::string_view> message::header(std::string_view name) const {
   rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(m_, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return std::nullopt;
+  if (rd_kafka_message_headers(m_, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
   const std::string key(name);
   const void* value = nullptr;
   std::size_t size = 0;
@@ -116,13 +112,11 @@ struct consumer_callbacks {
       plan.reserve(moved.size());
       for (auto& p : moved)
         plan.push_back({std::move(p), false});
-      if (self.events_.on_assigned)
-        self.events_.on_assigned(plan);
+      if (self.events_.on_assigned) self.events_.on_assigned(plan);
       std::vector<topic_partition> starts, paused;
       for (const auto& a : plan) {
         starts.push_back(a.where);
-        if (a.start_paused)
-          paused.push_back(a.where);
+        if (a.start_paused) paused.push_back(a.where);
       }
       const auto list = to_list(starts);
       detail::error_ptr e;
@@ -131,16 +125,13 @@ struct consumer_callbacks {
       } else if (auto code = rd_kafka_assign(rk, list.get()); code != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log::error("kafka", "assign failed: {}", rd_kafka_err2str(code));
       }
-      if (e)
-        log::error("kafka", "incremental assign failed: {}", rd_kafka_error_string(e.get()));
+      if (e) log::error("kafka", "incremental assign failed: {}", rd_kafka_error_string(e.get()));
       // Paused before the first fetch is issued: fetching starts on librdkafka's thread later.
-      if (!paused.empty())
-        self.pause(paused);
+      if (!paused.empty()) self.pause(paused);
       return;
     }
     const bool lost = rd_kafka_assignment_lost(rk) != 0;
-    if (self.events_.on_revoked)
-      self.events_.on_revoked(moved, lost);
+    if (self.events_.on_revoked) self.events_.on_revoked(moved, lost);
     if (!lost) {
       // What was processed on these partitions is committed before another member takes them.
       self.flush_stores();
@@ -148,8 +139,7 @@ struct consumer_callbacks {
     }
     if (cooperative) {
       detail::error_ptr e(rd_kafka_incremental_unassign(rk, partitions));
-      if (e)
-        log::error("kafka", "incremental unassign failed: {}", rd_kafka_error_string(e.get()));
+      if (e) log::error("kafka", "incremental unassign failed: {}", rd_kafka_error_string(e.get()));
     } else {
       rd_kafka_assign(rk, nullptr);
     }
@@ -159,8 +149,7 @@ struct consumer_callbacks {
                      void* opaque) {
     auto& self = *static_cast<consumer*>(opaque);
     // _NO_OFFSET: nothing new to commit, which is not worth reporting.
-    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
-      return;
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
     if (self.events_.on_commit) {
       self.events_.on_commit(
           err == RD_KAFKA_RESP_ERR_NO_ERROR ? boost::system::error_code{} : make_error(err),
@@ -178,14 +167,12 @@ struct consumer_callbacks {
       code = rd_kafka_fatal_error(rk, buf.data(), buf.size());
       text = buf.data();
     }
-    if (self.events_.on_error)
-      self.events_.on_error(make_error(code), text, fatal);
+    if (self.events_.on_error) self.events_.on_error(make_error(code), text, fatal);
   }
 
   static int stats(rd_kafka_t*, char* json, size_t len, void* opaque) {
     auto& self = *static_cast<consumer*>(opaque);
-    if (self.events_.on_stats)
-      self.events_.on_stats(std::string_view(json, len));
+    if (self.events_.on_stats) self.events_.on_stats(std::string_view(json, len));
     return 0;  // librdkafka frees the JSON
   }
 };
@@ -258,16 +245,14 @@ void consumer::store_offset(std::string_view topic, std::int32_t partition, std:
   rd_kafka_topic_partition_list_t* list = impl_->pending_stores.get();
   const std::string name(topic);
   rd_kafka_topic_partition_t* p = rd_kafka_topic_partition_list_find(list, name.c_str(), partition);
-  if (p == nullptr)
-    p = rd_kafka_topic_partition_list_add(list, name.c_str(), partition);
+  if (p == nullptr) p = rd_kafka_topic_partition_list_add(list, name.c_str(), partition);
   // The committed offset is the next one to read.
   p->offset = std::max(p->offset, offset + 1);
 }
 
 void consumer::flush_stores() {
   rd_kafka_topic_partition_list_t* list = impl_->pending_stores.get();
-  if (list->cnt == 0)
-    return;
+  if (list->cnt == 0) return;
   // Errors here are per partition (e.g. no longer assigned after a revoke) and harmless: the
   // new owner re-reads from the last commit.
   rd_kafka_offsets_store(impl_->handle.get(), list);
@@ -301,8 +286,7 @@ void consumer::drain_admin() {
   while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->admin_queue.get(), 0)}) {
     std::unique_ptr<committed_handler> handler(
         static_cast<committed_handler*>(rd_kafka_event_opaque(ev.get())));
-    if (!handler)
-      continue;
+    if (!handler) continue;
     boost::system::error_code ec;
     std::vector<topic_partition> offsets;
     if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -355,8 +339,7 @@ std::optional<std::pair<std::int64_t, std::int64_t>> consumer::cached_watermarks
 
 std::vector<topic_partition> consumer::assignment() const {
   rd_kafka_topic_partition_list_t* list = nullptr;
-  if (rd_kafka_assignment(impl_->handle.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return {};
+  if (rd_kafka_assignment(impl_->handle.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
   detail::partition_list_ptr owned(list);
   return to_vector(list);
 }
@@ -366,21 +349,18 @@ void consumer::drain() {
   for (;;) {
     const ssize_t n =
         rd_kafka_consume_batch_queue(impl_->queue.get(), 0, batch.data(), batch.size());
-    if (n <= 0)
-      break;
+    if (n <= 0) break;
     for (ssize_t i = 0; i < n; ++i) {
       message m(batch[static_cast<std::size_t>(i)]);
       const rd_kafka_message_t* raw = batch[static_cast<std::size_t>(i)];
       if (raw->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (raw->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-          continue;
+        if (raw->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
         if (events_.on_error) {
           events_.on_error(make_error(raw->err), rd_kafka_message_errstr(raw), false);
         }
         continue;
       }
-      if (closing_)
-        continue;  // not processed, so not stored: the next owner reads it again
+      if (closing_) continue;  // not processed, so not stored: the next owner reads it again
       try {
         events_.on_message(std::move(m));
       } catch (const std::exception& e) {
@@ -388,27 +368,23 @@ void consumer::drain() {
                    raw->partition, raw->offset, e.what());
       }
     }
-    if (static_cast<std::size_t>(n) < batch.size())
-      break;
+    if (static_cast<std::size_t>(n) < batch.size()) break;
   }
   flush_stores();
-  if (closing_)
-    check_closed();
+  if (closing_) check_closed();
 }
 
 void consumer::arm_keepalive() {
   keepalive_.expires_after(keepalive_interval);
   keepalive_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted || closing_)
-      return;
+    if (ec == boost::asio::error::operation_aborted || closing_) return;
     drain();
     arm_keepalive();
   });
 }
 
 void consumer::close(std::chrono::milliseconds timeout, std::function<void()> done) {
-  if (closing_)
-    return;
+  if (closing_) return;
   closing_ = true;
   close_done_ = std::move(done);
   close_deadline_ = std::chrono::steady_clock::now() + timeout;
@@ -416,18 +392,15 @@ void consumer::close(std::chrono::milliseconds timeout, std::function<void()> do
   flush_stores();
   impl_->waker->start();  // in case close comes before subscribe
   detail::error_ptr e(rd_kafka_consumer_close_queue(impl_->handle.get(), impl_->queue.get()));
-  if (e)
-    log::warn("kafka", "consumer close: {}", rd_kafka_error_string(e.get()));
+  if (e) log::warn("kafka", "consumer close: {}", rd_kafka_error_string(e.get()));
   check_closed();
 }
 
 void consumer::check_closed() {
-  if (!close_done_)
-    return;
+  if (!close_done_) return;
   const bool closed = rd_kafka_consumer_closed(impl_->handle.get()) != 0;
   if (closed || std::chrono::steady_clock::now() >= close_deadline_) {
-    if (!closed)
-      log::warn("kafka", "consumer close timed out: leaving without a clean group exit");
+    if (!closed) log::warn("kafka", "consumer close timed out: leaving without a clean group exit");
     close_timer_.cancel();
     impl_->waker->stop();
     impl_->admin_waker->stop();
@@ -439,8 +412,7 @@ void consumer::check_closed() {
   // Closing produces events (revoke, final commit) that wake us; the timer bounds the wait.
   close_timer_.expires_after(close_check_interval);
   close_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted)
-      return;
+    if (ec == boost::asio::error::operation_aborted) return;
     drain();
     check_closed();
   });

@@ -11,8 +11,7 @@ namespace order_tracker::kafka::detail {
 template <typename T, void (*Destroy)(T*)>
 struct destroyer {
   void operator()(T* p) const noexcept {
-    if (p != nullptr)
-      Destroy(p);
+    if (p != nullptr) Destroy(p);
   }
 };
 

@@ -107,8 +107,7 @@ boost::system::error_code producer::send(std::string_view topic, std::string_vie
                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs.get()),
                         RD_KAFKA_V_OPAQUE(handler.get()), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (err == RD_KAFKA_RESP_ERR__FATAL)
-      failed_ = true;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) failed_ = true;
     return make_error(err);
   }
   // Both now belong to librdkafka; the handler comes back as the report's _private.
@@ -126,11 +125,9 @@ void producer::drain() {
         delivered_any = true;
         while (const rd_kafka_message_t* m = rd_kafka_event_message_next(ev.get())) {
           std::unique_ptr<delivery_handler> handler(static_cast<delivery_handler*>(m->_private));
-          if (!handler || !*handler)
-            continue;
+          if (!handler || !*handler) continue;
           delivery_report report;
-          if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
-            report.error = make_error(m->err);
+          if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) report.error = make_error(m->err);
           report.partition = m->partition;
           report.offset = m->offset;
           report.latency = std::chrono::microseconds(rd_kafka_message_latency(m));
@@ -153,22 +150,18 @@ void producer::drain() {
           code = make_error(rd_kafka_fatal_error(impl_->handle.get(), buf.data(), buf.size()));
           reason = buf.data();
         }
-        if (events_.on_error)
-          events_.on_error(code, reason, fatal);
+        if (events_.on_error) events_.on_error(code, reason, fatal);
         break;
       }
       case RD_KAFKA_EVENT_STATS:
-        if (events_.on_stats)
-          events_.on_stats(rd_kafka_event_stats(ev.get()));
+        if (events_.on_stats) events_.on_stats(rd_kafka_event_stats(ev.get()));
         break;
       default:
         break;
     }
   }
-  if (delivered_any && events_.on_progress)
-    events_.on_progress();
-  if (flush_done_)
-    finish_flush_if_empty();
+  if (delivered_any && events_.on_progress) events_.on_progress();
+  if (flush_done_) finish_flush_if_empty();
 }
 
 void producer::flush(std::chrono::milliseconds timeout, std::function<void(std::size_t)> done) {
@@ -177,8 +170,7 @@ void producer::flush(std::chrono::milliseconds timeout, std::function<void(std::
   purged_ = false;
   // Timeout 0: only cuts linger.ms short. A blocking flush would not serve our event queue.
   rd_kafka_flush(impl_->handle.get(), 0);
-  if (!finish_flush_if_empty())
-    arm_flush_check();
+  if (!finish_flush_if_empty()) arm_flush_check();
 }
 
 bool producer::finish_flush_if_empty() {
@@ -197,11 +189,9 @@ bool producer::finish_flush_if_empty() {
 void producer::arm_flush_check() {
   flush_timer_.expires_after(flush_check_interval);
   flush_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted || !flush_done_)
-      return;
+    if (ec == boost::asio::error::operation_aborted || !flush_done_) return;
     drain();
-    if (finish_flush_if_empty())
-      return;
+    if (finish_flush_if_empty()) return;
     if (std::chrono::steady_clock::now() >= flush_deadline_ && !purged_) {
       purged_ = true;
       log::warn("kafka", "flush deadline reached with {} messages outstanding: purging them",

@@ -13,8 +13,7 @@ int make_eventfd() {
   // Non-blocking: librdkafka writes to it while holding the queue lock (a blocking fd once hung
   // it, librdkafka issue #2932).
   const int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (fd < 0)
-    throw std::system_error(errno, std::generic_category(), "eventfd");
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
   return fd;
 }
 
@@ -29,8 +28,7 @@ queue_waker::~queue_waker() {
 }
 
 void queue_waker::start() {
-  if (!stopped_)
-    return;
+  if (!stopped_) return;
   stopped_ = false;
   static constexpr std::uint64_t one = 1;  // an eventfd takes 8-byte writes
   rd_kafka_queue_io_event_enable(queue_, fd_.native_handle(), &one, sizeof one);
@@ -40,8 +38,7 @@ void queue_waker::start() {
 }
 
 void queue_waker::stop() {
-  if (stopped_)
-    return;
+  if (stopped_) return;
   stopped_ = true;
   // Detach before the fd can close, so librdkafka never writes to a reused descriptor.
   rd_kafka_queue_io_event_enable(queue_, -1, nullptr, 0);
@@ -53,21 +50,18 @@ void queue_waker::do_wait() {
   fd_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                  [this](const boost::system::error_code& ec) {
                    // Aborted waits may complete after this waker is gone: touch nothing then.
-                   if (ec == boost::asio::error::operation_aborted)
-                     return;
+                   if (ec == boost::asio::error::operation_aborted) return;
                    on_ready(ec);
                  });
 }
 
 void queue_waker::on_ready(const boost::system::error_code& ec) {
-  if (ec || stopped_)
-    return;
+  if (ec || stopped_) return;
   std::uint64_t count = 0;
   // Clear first, then drain: a write that lands during the drain re-arms the next wait.
   [[maybe_unused]] const auto n = ::read(fd_.native_handle(), &count, sizeof count);
   drain_();
-  if (!stopped_)
-    do_wait();
+  if (!stopped_) do_wait();
 }
 
 }  // namespace order_tracker::kafka::detail

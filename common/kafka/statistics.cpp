@@ -9,12 +9,9 @@ namespace {
 
 std::int64_t int_of(const boost::json::object& o, std::string_view key, std::int64_t fallback = 0) {
   const auto* v = o.if_contains(key);
-  if (v == nullptr)
-    return fallback;
-  if (const auto* i = v->if_int64())
-    return *i;
-  if (const auto* u = v->if_uint64())
-    return static_cast<std::int64_t>(*u);
+  if (v == nullptr) return fallback;
+  if (const auto* i = v->if_int64()) return *i;
+  if (const auto* u = v->if_uint64()) return static_cast<std::int64_t>(*u);
   return fallback;
 }
 
@@ -28,8 +25,7 @@ std::optional<statistics> parse_statistics(std::string_view json) {
   boost::system::error_code ec;
   const auto doc = boost::json::parse(json, ec);
   const auto* root = ec ? nullptr : doc.if_object();
-  if (root == nullptr)
-    return std::nullopt;
+  if (root == nullptr) return std::nullopt;
   statistics s;
   s.queued_messages = int_of(*root, "msg_cnt");
   s.queued_bytes = int_of(*root, "msg_size");
@@ -39,13 +35,17 @@ std::optional<statistics> parse_statistics(std::string_view json) {
       brokers != nullptr && brokers->is_object()) {
     for (const auto& [name, value] : brokers->get_object()) {
       const auto* b = value.if_object();
-      if (b == nullptr)
-        continue;
+      if (b == nullptr) continue;
       broker_statistics bs;
       bs.name = name;
       bs.node_id = static_cast<std::int32_t>(int_of(*b, "nodeid", -1));
-      if (bs.node_id < 0)
-        continue;  // bootstrap placeholders, not cluster members
+      const auto* source = b->if_contains("source");
+      const bool logical = source != nullptr && source->is_string() &&
+                           (source->get_string() == "logical" || source->get_string() == "internal");
+      // Bootstrap placeholders (node -1) and logical handles such as "GroupCoordinator" (which
+      // borrow a real broker's node id) are not brokers of their own. A configured bootstrap
+      // broker that metadata identified keeps source "configured" and counts.
+      if (bs.node_id < 0 || logical) continue;
       const auto* state = b->if_contains("state");
       bs.up = state != nullptr && state->is_string() && state->get_string() == "UP";
       if (const auto* rtt = b->if_contains("rtt"); rtt != nullptr && rtt->is_object()) {
@@ -59,21 +59,17 @@ std::optional<statistics> parse_statistics(std::string_view json) {
     for (const auto& [topic, tv] : topics->get_object()) {
       const auto* t = tv.if_object();
       const auto* parts = t == nullptr ? nullptr : t->if_contains("partitions");
-      if (parts == nullptr || !parts->is_object())
-        continue;
+      if (parts == nullptr || !parts->is_object()) continue;
       for (const auto& [id, pv] : parts->get_object()) {
         const auto* p = pv.if_object();
-        if (p == nullptr)
-          continue;
+        if (p == nullptr) continue;
         partition_statistics ps;
         ps.topic = topic;
         ps.partition = static_cast<std::int32_t>(int_of(*p, "partition", -1));
-        if (ps.partition < 0)
-          continue;  // the internal UA partition
+        if (ps.partition < 0) continue;  // the internal UA partition
         const auto* desired = p->if_contains("desired");
         const bool consumed = desired != nullptr && desired->is_bool() && desired->get_bool();
-        if (!consumed)
-          continue;
+        if (!consumed) continue;
         ps.consumer_lag = int_of(*p, "consumer_lag", -1);
         ps.consumer_lag_stored = int_of(*p, "consumer_lag_stored", -1);
         ps.committed_offset = int_of(*p, "committed_offset", -1);

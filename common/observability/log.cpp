@@ -62,21 +62,16 @@ void append_json_string(std::string& out, std::string_view s) {
 
 std::optional<level> parse_level(std::string_view name) {
   for (std::size_t i = 0; i < level_names.size(); ++i) {
-    if (name == level_names[i])
-      return static_cast<level>(i);
+    if (name == level_names[i]) return static_cast<level>(i);
   }
-  if (name == "warning")
-    return level::warn;
-  if (name == "off")
-    return level::off;
+  if (name == "warning") return level::warn;
+  if (name == "off") return level::off;
   return std::nullopt;
 }
 
 std::optional<format> parse_format(std::string_view name) {
-  if (name == "text")
-    return format::text;
-  if (name == "json")
-    return format::json;
+  if (name == "text") return format::text;
+  if (name == "json") return format::json;
   return std::nullopt;
 }
 
@@ -90,8 +85,7 @@ bool enabled(level l) noexcept {
 }
 
 void write(level l, std::string_view component, std::string_view message) noexcept {
-  if (!enabled(l) || l == level::off)
-    return;
+  if (!enabled(l) || l == level::off) return;
   try {
     std::string line;
     line.reserve(64 + message.size());

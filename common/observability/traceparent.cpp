@@ -20,8 +20,7 @@ bool all_zero(std::string_view s) {
 
 bool is_valid_traceparent(std::string_view v) {
   // 2 + 1 + 32 + 1 + 16 + 1 + 2
-  if (v.size() != 55 || v[2] != '-' || v[35] != '-' || v[52] != '-')
-    return false;
+  if (v.size() != 55 || v[2] != '-' || v[35] != '-' || v[52] != '-') return false;
   const auto version = v.substr(0, 2), trace = v.substr(3, 32), parent = v.substr(36, 16),
              flags = v.substr(53, 2);
   return version == "00" && is_lower_hex(trace) && is_lower_hex(parent) && is_lower_hex(flags) &&

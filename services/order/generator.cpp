@@ -47,8 +47,7 @@ void generator::stop() {
 }
 
 void generator::resume() {
-  if (stopped_ || !waiting_for_room_)
-    return;
+  if (stopped_ || !waiting_for_room_) return;
   waiting_for_room_ = false;
   schedule(std::chrono::steady_clock::duration::zero());
 }
@@ -56,18 +55,15 @@ void generator::resume() {
 void generator::schedule(std::chrono::steady_clock::duration delay) {
   timer_.expires_after(delay);
   timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec == boost::asio::error::operation_aborted || stopped_)
-      return;
+    if (ec == boost::asio::error::operation_aborted || stopped_) return;
     on_tick();
   });
 }
 
 bool generator::publish_some(std::uint64_t n) {
   for (std::uint64_t i = 0; i < n; ++i) {
-    if (count_ != 0 && generated_ >= count_)
-      return true;
-    if (!held_)
-      held_ = samples_.next();
+    if (count_ != 0 && generated_ >= count_) return true;
+    if (!held_) held_ = samples_.next();
     if (!publish_(*held_)) {
       waiting_for_room_ = true;
       return false;
@@ -85,12 +81,10 @@ void generator::on_tick() {
     const auto target = static_cast<std::uint64_t>(elapsed.count() * rate_) + 1;
     due = target > generated_ ? std::min(target - generated_, max_per_turn) : 0;
   }
-  if (!publish_some(due))
-    return;  // resume() continues
+  if (!publish_some(due)) return;  // resume() continues
   if (count_ != 0 && generated_ >= count_) {
     stopped_ = true;
-    if (on_finished_)
-      on_finished_();
+    if (on_finished_) on_finished_();
     return;
   }
   if (rate_ > 0) {

@@ -13,8 +13,7 @@ void idempotency_cache::expire(clock::time_point now) {
       order_.pop_front();  // already abandoned or re-created since
       continue;
     }
-    if (entries_.size() <= capacity_ && now - it->second.created < window_)
-      break;
+    if (entries_.size() <= capacity_ && now - it->second.created < window_) break;
     // A pending entry pushed out by the cap still owes its waiters an answer.
     auto waiters = std::move(it->second.waiters);
     entries_.erase(it);
@@ -40,8 +39,7 @@ idempotency_cache::outcome idempotency_cache::start(const std::string& key,
     return outcome::first;
   }
   entry& e = it->second;
-  if (e.fingerprint != body_fingerprint)
-    return outcome::conflict;
+  if (e.fingerprint != body_fingerprint) return outcome::conflict;
   if (e.done) {
     w(&e.result);
     return outcome::replayed;
@@ -52,8 +50,7 @@ idempotency_cache::outcome idempotency_cache::start(const std::string& key,
 
 void idempotency_cache::complete(const std::string& key, const answer& a) {
   const auto it = entries_.find(key);
-  if (it == entries_.end())
-    return;
+  if (it == entries_.end()) return;
   it->second.done = true;
   it->second.result = a;
   auto waiters = std::move(it->second.waiters);
@@ -63,8 +60,7 @@ void idempotency_cache::complete(const std::string& key, const answer& a) {
 
 void idempotency_cache::abandon(const std::string& key) {
   const auto it = entries_.find(key);
-  if (it == entries_.end())
-    return;
+  if (it == entries_.end()) return;
   auto waiters = std::move(it->second.waiters);
   entries_.erase(it);
   for (auto& w : waiters)

@@ -10,8 +10,7 @@ int main(int argc, char* argv[]) {
   using namespace order_tracker;
   try {
     auto options = order::parse_order_options(argc, argv, config::current_environment());
-    if (!options)
-      return 0;
+    if (!options) return 0;
     log::configure(options->common.log_level, options->common.log_format);
     boost::asio::io_context io(1);
     order::order_service service(io, std::move(*options));

@@ -41,8 +41,7 @@ void order_api::handle(http::request&& req, http::responder respond) {
   const bool get = req.method() == bh::verb::get || req.method() == bh::verb::head;
 
   if (path == "/orders") {
-    if (req.method() == bh::verb::post)
-      return post_order(std::move(req), std::move(respond));
+    if (req.method() == bh::verb::post) return post_order(std::move(req), std::move(respond));
     auto res = http::json_error(bh::status::method_not_allowed, "use POST /orders");
     res.set(bh::field::allow, "POST");
     return respond(std::move(res));
@@ -60,21 +59,38 @@ void order_api::handle(http::request&& req, http::responder respond) {
           http::text_response(bh::status::ok, metrics_.render(), observability::content_type));
     }
     const auto reason = not_ready_reason_();
-    if (reason.empty())
-      return respond(http::json_response(bh::status::ok, {{"status", "ready"}}));
+    if (reason.empty()) return respond(http::json_response(bh::status::ok, {{"status", "ready"}}));
     return respond(http::json_response(bh::status::service_unavailable,
                                        {{"status", "not ready"}, {"reason", reason}}));
   }
+  count_rejection("not_found");
   respond(http::json_error(bh::status::not_found, "no such resource"));
+}
+
+void order_api::count_rejection(std::string_view reason) {
+  ++rejected_total_;
+  metrics_
+      .counter("orders_rejected_total", "Requests refused, by reason",
+               {{"reason", std::string(reason)}})
+      .inc();
+}
+
+void order_api::refused_by_server(bh::status status) {
+  switch (status) {
+    case bh::status::payload_too_large:
+      return count_rejection("body_too_large");
+    case bh::status::request_header_fields_too_large:
+      return count_rejection("headers_too_large");
+    case bh::status::request_timeout:
+      return count_rejection("request_timeout");
+    default:
+      return count_rejection("malformed_http");
+  }
 }
 
 void order_api::reject(const http::responder& respond, bh::status status, std::string_view reason,
                        std::string_view error, std::string_view field) {
-  ++rejected_total_;
-  metrics_
-      .counter("orders_rejected_total", "Orders refused, by reason",
-               {{"reason", std::string(reason)}})
-      .inc();
+  count_rejection(reason);
   auto res = http::json_error(status, error, field);
   if (status == bh::status::service_unavailable)
     res.set(bh::field::retry_after, retry_after_seconds);
@@ -143,8 +159,7 @@ void order_api::publish(events::order_placed&& order, std::string traceparent, s
         if (r.error) {
           log::warn("order", "order {} not confirmed: {}", boost::uuids::to_string(id),
                     r.error.message());
-          if (!key.empty())
-            idempotency_.abandon(key);
+          if (!key.empty()) idempotency_.abandon(key);
           return reject(respond, bh::status::service_unavailable, "delivery_failed",
                         "the broker did not confirm the order: " + r.error.message());
         }
@@ -154,16 +169,13 @@ void order_api::publish(events::order_placed&& order, std::string traceparent, s
                                  {"offset", r.offset}};
         auto res = http::json_response(bh::status::created, body);
         res.set(traceparent_header, traceparent);
-        if (!key.empty())
-          idempotency_.complete(key, {201, res.body(), traceparent});
+        if (!key.empty()) idempotency_.complete(key, {201, res.body(), traceparent});
         log::debug("order", "order {} at {}-{}@{} trace {}", boost::uuids::to_string(id),
                    publisher_.topic(), r.partition, r.offset, traceparent);
         respond(std::move(res));
       });
-  if (!ec)
-    return;
-  if (!key.empty())
-    idempotency_.abandon(key);
+  if (!ec) return;
+  if (!key.empty()) idempotency_.abandon(key);
   if (kafka::is_queue_full(ec)) {
     return reject(respond, bh::status::service_unavailable, "queue_full",
                   "too many orders in flight; retry shortly");

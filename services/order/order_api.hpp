@@ -25,11 +25,14 @@ class order_api {
             observability::registry& metrics, readiness_fn not_ready_reason);
 
   void handle(http::request&& req, http::responder respond);
+  /// Counts a request the HTTP server refused before it reached handle() (413, 431, 408, 400).
+  void refused_by_server(http::beast_http::status status);
 
   std::uint64_t accepted() const { return static_cast<std::uint64_t>(accepted_.value()); }
   std::uint64_t rejected() const { return rejected_total_; }
 
  private:
+  void count_rejection(std::string_view reason);
   void post_order(http::request&& req, http::responder respond);
   void reject(const http::responder& respond, http::beast_http::status status,
               std::string_view reason, std::string_view error, std::string_view field = {});

@@ -44,22 +44,15 @@ std::optional<order_options> parse_order_options(int argc, const char* const arg
     o.generate_rate = rate;
   else if (rate != -1)
     throw config::config_error(fmt::format("--generate-rate {}: must be >= 0, or -1", rate));
-  if (o.count < 0)
-    throw config::config_error("--count: must be >= 0");
-  if (o.partitions < 1)
-    throw config::config_error("--partitions: must be at least 1");
+  if (o.count < 0) throw config::config_error("--count: must be >= 0");
+  if (o.partitions < 1) throw config::config_error("--partitions: must be at least 1");
   if (o.replication_factor < 1)
     throw config::config_error("--replication-factor: must be at least 1");
-  if (o.min_insync_replicas < 0)
-    throw config::config_error("--min-insync-replicas: must be >= 0");
-  if (delivery_ms < 1)
-    throw config::config_error("--delivery-timeout-ms: must be positive");
-  if (shutdown_ms < 0)
-    throw config::config_error("--shutdown-timeout-ms: must be >= 0");
-  if (idem_s < 1)
-    throw config::config_error("--idempotency-window-s: must be positive");
-  if (o.max_body_bytes < 64)
-    throw config::config_error("--max-body-bytes: must be at least 64");
+  if (o.min_insync_replicas < 0) throw config::config_error("--min-insync-replicas: must be >= 0");
+  if (delivery_ms < 1) throw config::config_error("--delivery-timeout-ms: must be positive");
+  if (shutdown_ms < 0) throw config::config_error("--shutdown-timeout-ms: must be >= 0");
+  if (idem_s < 1) throw config::config_error("--idempotency-window-s: must be positive");
+  if (o.max_body_bytes < 64) throw config::config_error("--max-body-bytes: must be at least 64");
   o.idempotency_window = std::chrono::seconds(idem_s);
   o.http_enabled = !no_http;
   o.delivery_timeout = std::chrono::milliseconds(delivery_ms);

@@ -46,8 +46,7 @@ boost::system::error_code order_publisher::publish(const events::order_placed& o
                              }
                              done(r);
                            });
-  if (!ec)
-    ++in_flight_;
+  if (!ec) ++in_flight_;
   return ec;
 }
 

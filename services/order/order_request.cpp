@@ -37,11 +37,9 @@ boost::system::result<order_request, request_error> parse_order_request(std::str
   boost::json::parse_options options;
   options.max_depth = 8;  // an order is flat; deep nesting is hostile, stop early
   const boost::json::value doc = boost::json::parse(body, ec, {}, options);
-  if (ec)
-    return fail(fmt::format("body is not valid JSON: {}", ec.message()), "", "invalid_json");
+  if (ec) return fail(fmt::format("body is not valid JSON: {}", ec.message()), "", "invalid_json");
   const auto* o = doc.if_object();
-  if (o == nullptr)
-    return fail("body must be a JSON object", "", "invalid_json");
+  if (o == nullptr) return fail("body must be a JSON object", "", "invalid_json");
   for (const auto& kv : *o) {
     const auto key = kv.key();
     if (key != "user" && key != "item" && key != "quantity") {
@@ -51,17 +49,14 @@ boost::system::result<order_request, request_error> parse_order_request(std::str
   }
   order_request r;
   auto user = text_field(*o, "user");
-  if (!user)
-    return user.error();
+  if (!user) return user.error();
   r.user = std::move(*user);
   auto item = text_field(*o, "item");
-  if (!item)
-    return item.error();
+  if (!item) return item.error();
   r.item = std::move(*item);
 
   const auto* q = o->if_contains("quantity");
-  if (q == nullptr)
-    return fail("quantity is required", "quantity", "missing_field");
+  if (q == nullptr) return fail("quantity is required", "quantity", "missing_field");
   const auto range = fmt::format("quantity must be an integer from 1 to {}", events::max_quantity);
   if (const auto* i = q->if_int64()) {
     r.quantity = *i;

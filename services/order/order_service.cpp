@@ -37,8 +37,7 @@ order_service::order_service(boost::asio::io_context& io, order_options options)
                 kafka::producer_events{
                     .on_progress =
                         [this] {
-                          if (generator_)
-                            generator_->resume();
+                          if (generator_) generator_->resume();
                         },
                     .on_error = [this](const boost::system::error_code& ec, std::string_view reason,
                                        bool fatal) { on_kafka_error(ec, reason, fatal); },
@@ -68,6 +67,7 @@ order_service::order_service(boost::asio::io_context& io, order_options options)
           api_.handle(std::move(req), std::move(respond));
         },
         limits, [](std::string_view line) { log::warn("http", "{}", line); });
+    http_->on_refused([this](http::beast_http::status status) { api_.refused_by_server(status); });
   }
 }
 
@@ -85,13 +85,11 @@ void order_service::start() {
               http_->local_endpoint().port());
   }
   signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
-    if (ec)
-      return;
+    if (ec) return;
     shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
     // A second signal while flushing cuts the wait short.
     signals_.async_wait([this](const boost::system::error_code& ec2, int) {
-      if (ec2)
-        return;
+      if (ec2) return;
       log::warn("order", "second signal: giving up on outstanding deliveries");
       producer_.flush(std::chrono::milliseconds(0), [this](std::size_t unfinished) {
         unfinished_ = unfinished;
@@ -119,16 +117,14 @@ void order_service::ensure_topic() {
 }
 
 void order_service::on_topic(const boost::system::error_code& ec, const std::string& detail) {
-  if (stopping_)
-    return;
+  if (stopping_) return;
   if (ec) {
     log::warn("order", "cannot make sure topic {} exists: {} ({}); retrying in {} ms",
               options_.common.kafka.topic, detail, ec.message(), retry_backoff_.count());
     retry_timer_.expires_after(retry_backoff_);
     retry_backoff_ = std::min(retry_backoff_ * 2, max_retry_backoff);
     retry_timer_.async_wait([this](const boost::system::error_code& e) {
-      if (!e && !stopping_)
-        ensure_topic();
+      if (!e && !stopping_) ensure_topic();
     });
     return;
   }
@@ -143,12 +139,9 @@ void order_service::on_topic(const boost::system::error_code& ec, const std::str
 }
 
 std::string order_service::not_ready_reason() const {
-  if (stopping_)
-    return "shutting down";
-  if (producer_.failed())
-    return "fatal producer error: " + last_kafka_error_;
-  if (!topic_ready_)
-    return "topic " + options_.common.kafka.topic + " not ensured yet";
+  if (stopping_) return "shutting down";
+  if (producer_.failed()) return "fatal producer error: " + last_kafka_error_;
+  if (!topic_ready_) return "topic " + options_.common.kafka.topic + " not ensured yet";
   if (!brokers_up_)
     return "no broker reachable" + (last_kafka_error_.empty() ? "" : ": " + last_kafka_error_);
   return {};
@@ -157,8 +150,7 @@ std::string order_service::not_ready_reason() const {
 void order_service::on_kafka_error(const boost::system::error_code& ec, std::string_view reason,
                                    bool fatal) {
   last_kafka_error_ = std::string(reason);
-  if (ec.value() == -187 /* RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN */)
-    brokers_up_ = false;
+  if (ec.value() == -187 /* RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN */) brokers_up_ = false;
   if (fatal) {
     log::error("kafka", "fatal producer error: {} ({}): not taking orders any more", reason,
                ec.message());
@@ -171,8 +163,7 @@ void order_service::on_kafka_error(const boost::system::error_code& ec, std::str
 
 void order_service::on_stats(std::string_view json) {
   const auto stats = kafka::parse_statistics(json);
-  if (!stats)
-    return;
+  if (!stats) return;
   const bool up = stats->any_broker_up();
   if (up != brokers_up_)
     log::info("order", "{}", up ? "broker reachable again" : "no broker reachable");
@@ -209,10 +200,8 @@ bool order_service::publish_generated(const events::order_placed& order) {
                     boost::uuids::to_string(id), publisher_.topic(), r.partition, r.offset);
         }
       });
-  if (!ec)
-    return true;
-  if (kafka::is_queue_full(ec))
-    return false;
+  if (!ec) return true;
+  if (kafka::is_queue_full(ec)) return false;
   ++generated_failed_;
   log::error("order", "order {} not queued: {}", boost::uuids::to_string(order.order_id),
              ec.message());
@@ -222,8 +211,7 @@ bool order_service::publish_generated(const events::order_placed& order) {
 void order_service::arm_summary() {
   summary_timer_.expires_after(summary_interval);
   summary_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopping_)
-      return;
+    if (ec || stopping_) return;
     const auto interval = static_cast<double>(summary_interval.count());
     const auto window = publisher_.take_window();
     log::info(
@@ -242,14 +230,12 @@ void order_service::arm_summary() {
 }
 
 void order_service::shutdown(std::string_view why) {
-  if (stopping_)
-    return;
+  if (stopping_) return;
   stopping_ = true;
   log::info("order",
             "stopping ({}): answering orders in flight, flushing {} messages, at most {} ms", why,
             producer_.queue_length(), options_.shutdown_timeout.count());
-  if (generator_)
-    generator_->stop();
+  if (generator_) generator_->stop();
   retry_timer_.cancel();
   summary_timer_.cancel();
   if (http_) {
@@ -267,8 +253,7 @@ void order_service::shutdown(std::string_view why) {
 }
 
 void order_service::maybe_finish() {
-  if (!flushed_ || !http_drained_)
-    return;
+  if (!flushed_ || !http_drained_) return;
   log::info("order",
             "stopped: accepted {} over HTTP, generated {} delivered / {} failed, {} unfinished",
             api_.accepted(), generated_delivered_, generated_failed_, unfinished_);

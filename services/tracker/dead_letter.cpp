@@ -22,8 +22,7 @@ void dead_letter::stop() {
 }
 
 void dead_letter::write(std::list<item>::iterator it) {
-  if (stopped_)
-    return;
+  if (stopped_) return;
   const kafka::message& m = it->m;
   const std::string partition = std::to_string(m.partition());
   const std::string offset = std::to_string(m.offset());
@@ -33,8 +32,7 @@ void dead_letter::write(std::list<item>::iterator it) {
       {dlq_headers::topic, m.topic()},   {dlq_headers::partition, partition},
       {dlq_headers::offset, offset},     {dlq_headers::timestamp, timestamp},
   };
-  if (const auto trace = m.header("traceparent"))
-    headers.push_back({"traceparent", *trace});
+  if (const auto trace = m.header("traceparent")) headers.push_back({"traceparent", *trace});
   const auto ec = producer_.send(
       topic_, m.key(), m.payload(), headers, [this, it](const kafka::delivery_report& r) {
         if (r.error) {
@@ -42,8 +40,7 @@ void dead_letter::write(std::list<item>::iterator it) {
                     it->m.partition(), it->m.offset(), r.error.message());
           return retry_later(it);
         }
-        if (it->stuck && on_stuck_)
-          on_stuck_(it->m.partition(), false);
+        if (it->stuck && on_stuck_) on_stuck_(it->m.partition(), false);
         auto done = std::move(it->done);
         pending_.erase(it);
         done();
@@ -56,17 +53,14 @@ void dead_letter::write(std::list<item>::iterator it) {
 }
 
 void dead_letter::retry_later(std::list<item>::iterator it) {
-  if (stopped_)
-    return;
+  if (stopped_) return;
   if (!it->stuck) {
     it->stuck = true;
-    if (on_stuck_)
-      on_stuck_(it->m.partition(), true);
+    if (on_stuck_) on_stuck_(it->m.partition(), true);
   }
   auto timer = std::make_shared<boost::asio::steady_timer>(io_, backoff_);
   timer->async_wait([this, it, timer](const boost::system::error_code& ec) {
-    if (!ec)
-      write(it);
+    if (!ec) write(it);
   });
 }
 

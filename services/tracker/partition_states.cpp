@@ -8,8 +8,7 @@ void partition_states::assigned(std::int32_t p) {
 
 void partition_states::committed_known(std::int32_t p, std::int64_t committed) {
   const auto it = parts_.find(p);
-  if (it == parts_.end() || it->second.ph != phase::awaiting_committed)
-    return;
+  if (it == parts_.end() || it->second.ph != phase::awaiting_committed) return;
   it->second.committed = committed;
   it->second.ph = committed > 0 ? phase::restoring : phase::live;
 }
@@ -20,8 +19,7 @@ void partition_states::revoked(std::int32_t p) {
 
 partition_states::route partition_states::route_of(std::int32_t p, std::int64_t offset) {
   const auto it = parts_.find(p);
-  if (it == parts_.end())
-    return route::live;  // not tracked (e.g. during close): process
+  if (it == parts_.end()) return route::live;  // not tracked (e.g. during close): process
   state& s = it->second;
   switch (s.ph) {
     case phase::awaiting_committed:
@@ -30,8 +28,7 @@ partition_states::route partition_states::route_of(std::int32_t p, std::int64_t 
       return route::live;
     case phase::restoring:
       if (offset < s.committed) {
-        if (offset + 1 >= s.committed)
-          s.ph = phase::live;
+        if (offset + 1 >= s.committed) s.ph = phase::live;
         return route::restore;
       }
       s.ph = phase::live;
@@ -50,35 +47,32 @@ void partition_states::log_start(std::int32_t p, std::int64_t low_watermark) {
 
 std::optional<std::int64_t> partition_states::storable(state& s) {
   const std::int64_t upto = s.dead_letters.empty() ? s.highest : *s.dead_letters.begin() - 1;
-  if (upto <= s.stored)
-    return std::nullopt;
+  if (upto <= s.stored) return std::nullopt;
   s.stored = upto;
   return upto;
 }
 
 std::optional<std::int64_t> partition_states::processed(std::int32_t p, std::int64_t offset,
                                                         bool dead_letter) {
-  state& s = parts_[p];
-  if (s.ph != phase::live)
-    s.ph = phase::live;
+  const auto it = parts_.find(p);
+  if (it == parts_.end()) return std::nullopt;  // not ours (any more): the owner commits it
+  state& s = it->second;
+  s.ph = phase::live;
   s.highest = std::max(s.highest, offset);
-  if (dead_letter)
-    s.dead_letters.insert(offset);
+  if (dead_letter) s.dead_letters.insert(offset);
   return storable(s);
 }
 
 std::optional<std::int64_t> partition_states::dead_lettered(std::int32_t p, std::int64_t offset) {
   const auto it = parts_.find(p);
-  if (it == parts_.end())
-    return std::nullopt;  // revoked meanwhile: the next owner re-reads it
+  if (it == parts_.end()) return std::nullopt;  // revoked meanwhile: the next owner re-reads it
   it->second.dead_letters.erase(offset);
   return storable(it->second);
 }
 
 bool partition_states::all_live() const {
   for (const auto& [p, s] : parts_) {
-    if (s.ph != phase::live)
-      return false;
+    if (s.ph != phase::live) return false;
   }
   return true;
 }
@@ -86,8 +80,7 @@ bool partition_states::all_live() const {
 std::vector<std::int32_t> partition_states::not_live() const {
   std::vector<std::int32_t> out;
   for (const auto& [p, s] : parts_) {
-    if (s.ph != phase::live)
-      out.push_back(p);
+    if (s.ph != phase::live) out.push_back(p);
   }
   return out;
 }

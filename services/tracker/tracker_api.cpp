@@ -39,8 +39,7 @@ void tracker_api::handle(http::request&& req, http::responder respond) const {
     }
     return respond(http::json_response(bh::status::ok, to_json(*order)));
   }
-  if (path == "/stats")
-    return respond(http::json_response(bh::status::ok, to_json(view_.stats())));
+  if (path == "/stats") return respond(http::json_response(bh::status::ok, to_json(view_.stats())));
   if (path == "/healthz")
     return respond(http::json_response(bh::status::ok, {{"status", "alive"}}));
   if (path == "/metrics") {
@@ -49,8 +48,7 @@ void tracker_api::handle(http::request&& req, http::responder respond) const {
   }
   if (path == "/readyz") {
     const auto reason = not_ready_reason_();
-    if (reason.empty())
-      return respond(http::json_response(bh::status::ok, {{"status", "ready"}}));
+    if (reason.empty()) return respond(http::json_response(bh::status::ok, {{"status", "ready"}}));
     return respond(http::json_response(bh::status::service_unavailable,
                                        {{"status", "not ready"}, {"reason", reason}}));
   }

@@ -23,15 +23,12 @@ std::optional<tracker_options> parse_tracker_options(int argc, const char* const
   cli.add_switch("quiet-orders", quiet, "", "no line per order (counted in the summary instead)");
   if (cli.parse(argc, argv, env) == config::command_line::outcome::exit_success)
     return std::nullopt;
-  if (o.group_id.empty())
-    throw config::config_error("--group-id: must not be empty");
-  if (shutdown_ms < 0)
-    throw config::config_error("--shutdown-timeout-ms: must be >= 0");
+  if (o.group_id.empty()) throw config::config_error("--group-id: must not be empty");
+  if (shutdown_ms < 0) throw config::config_error("--shutdown-timeout-ms: must be >= 0");
   o.log_orders = !quiet;
   if (o.max_orders == 0 && o.id_window == 0)
     throw config::config_error("--max-orders and --dedup-window: not both 0");
-  if (o.dlq_topic.empty())
-    o.dlq_topic = o.common.kafka.topic + ".dlq";
+  if (o.dlq_topic.empty()) o.dlq_topic = o.common.kafka.topic + ".dlq";
   o.shutdown_timeout = std::chrono::milliseconds(shutdown_ms);
   return o;
 }

@@ -22,8 +22,7 @@ constexpr int rd_kafka_resp_err_all_brokers_down = -187;
 std::string describe(const std::vector<kafka::topic_partition>& parts) {
   std::string out;
   for (const auto& p : parts) {
-    if (!out.empty())
-      out += ", ";
+    if (!out.empty()) out += ", ";
     out += fmt::format("{}-{}", p.topic, p.partition);
   }
   return out.empty() ? "none" : out;
@@ -81,8 +80,7 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
               .on_commit =
                   [](const boost::system::error_code& ec,
                      const std::vector<kafka::topic_partition>&) {
-                    if (ec)
-                      log::warn("tracker", "offset commit failed: {}", ec.message());
+                    if (ec) log::warn("tracker", "offset commit failed: {}", ec.message());
                   },
               .on_stats = [this](std::string_view json) { on_stats(json); },
           }),
@@ -139,8 +137,7 @@ void tracker_service::start() {
     throw config::config_error("--http-listen " + options_.http_listen + ": " + ec.message());
   }
   signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
-    if (!ec)
-      shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
+    if (!ec) shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
   });
   log::info("tracker", "starting: brokers {}, topic {}, group {}, dead letters to {}, HTTP on {}",
             options_.common.kafka.bootstrap_servers, options_.common.kafka.topic, options_.group_id,
@@ -158,8 +155,7 @@ void tracker_service::start() {
 void tracker_service::ensure_dlq_topic() {
   admin_.ensure_topic({options_.dlq_topic, 3, 1, {}}, admin_timeout,
                       [this](const boost::system::error_code& ec, const std::string& detail) {
-                        if (stopping_)
-                          return;
+                        if (stopping_) return;
                         if (!ec) {
                           dlq_ready_ = true;
                           return log::info("tracker", "dead-letter topic {} is ready",
@@ -169,8 +165,7 @@ void tracker_service::ensure_dlq_topic() {
                                   options_.dlq_topic, detail, ec.message());
                         retry_timer_.expires_after(retry_backoff);
                         retry_timer_.async_wait([this](const boost::system::error_code& e) {
-                          if (!e && !stopping_)
-                            ensure_dlq_topic();
+                          if (!e && !stopping_) ensure_dlq_topic();
                         });
                       });
 }
@@ -236,8 +231,7 @@ void tracker_service::process_live(kafka::message&& m) {
 }
 
 void tracker_service::store(std::int32_t partition, std::optional<std::int64_t> offset) {
-  if (offset)
-    consumer_.store_offset(options_.common.kafka.topic, partition, *offset);
+  if (offset) consumer_.store_offset(options_.common.kafka.topic, partition, *offset);
 }
 
 void tracker_service::on_assigned(std::vector<kafka::assigned_partition>& parts) {
@@ -254,8 +248,7 @@ void tracker_service::on_assigned(std::vector<kafka::assigned_partition>& parts)
     added.push_back(a.where);
   }
   log::info("tracker", "assigned {}", describe(added));
-  if (!added.empty())
-    fetch_committed(std::move(added));
+  if (!added.empty()) fetch_committed(std::move(added));
 }
 
 void tracker_service::fetch_committed(std::vector<kafka::topic_partition> parts) {
@@ -263,23 +256,18 @@ void tracker_service::fetch_committed(std::vector<kafka::topic_partition> parts)
       parts, admin_timeout,
       [this, parts](const boost::system::error_code& ec,
                     const std::vector<kafka::topic_partition>& offsets) {
-        if (stopping_)
-          return;
-        if (!ec)
-          return on_committed(offsets);
+        if (stopping_) return;
+        if (!ec) return on_committed(offsets);
         log::warn("tracker", "cannot read committed offsets of {}: {}; retrying", describe(parts),
                   ec.message());
         auto timer = std::make_shared<boost::asio::steady_timer>(io_, retry_backoff);
         timer->async_wait([this, parts, timer](const boost::system::error_code& e) {
-          if (e || stopping_)
-            return;
+          if (e || stopping_) return;
           std::vector<kafka::topic_partition> still;
           for (const auto& p : parts) {
-            if (partitions_.owns(p.partition))
-              still.push_back(p);
+            if (partitions_.owns(p.partition)) still.push_back(p);
           }
-          if (!still.empty())
-            fetch_committed(std::move(still));
+          if (!still.empty()) fetch_committed(std::move(still));
         });
       });
 }
@@ -287,8 +275,7 @@ void tracker_service::fetch_committed(std::vector<kafka::topic_partition> parts)
 void tracker_service::on_committed(const std::vector<kafka::topic_partition>& offsets) {
   std::vector<kafka::topic_partition> resume;
   for (const auto& c : offsets) {
-    if (!partitions_.owns(c.partition))
-      continue;
+    if (!partitions_.owns(c.partition)) continue;
     const std::int64_t committed = c.offset >= 0 ? c.offset : -1;
     partitions_.committed_known(c.partition, committed);
     if (committed > 0) {
@@ -325,8 +312,7 @@ void tracker_service::on_kafka_error(const boost::system::error_code& ec, std::s
       ec.value() == rd_kafka_resp_err_unknown_topic) {
     topic_missing_ = true;
   }
-  if (ec.value() == rd_kafka_resp_err_all_brokers_down)
-    brokers_up_ = false;
+  if (ec.value() == rd_kafka_resp_err_all_brokers_down) brokers_up_ = false;
   if (fatal) {
     log::error("kafka", "fatal Kafka error: {} ({})", reason, ec.message());
     exit_code_ = 1;
@@ -337,16 +323,14 @@ void tracker_service::on_kafka_error(const boost::system::error_code& ec, std::s
 
 void tracker_service::on_stats(std::string_view json) {
   const auto stats = kafka::parse_statistics(json);
-  if (!stats)
-    return;
+  if (!stats) return;
   const bool up = stats->any_broker_up();
   if (up != brokers_up_)
     log::info("tracker", "{}", up ? "broker reachable again" : "no broker reachable");
   brokers_up_ = up;
   metrics_.clear_family("kafka_consumer_lag");
   for (const auto& p : stats->partitions) {
-    if (p.consumer_lag < 0)
-      continue;
+    if (p.consumer_lag < 0) continue;
     metrics_
         .gauge("kafka_consumer_lag", "Messages between the committed offset and the high watermark",
                {{"topic", p.topic}, {"partition", std::to_string(p.partition)}})
@@ -355,14 +339,11 @@ void tracker_service::on_stats(std::string_view json) {
 }
 
 std::string tracker_service::not_ready_reason() const {
-  if (stopping_)
-    return "shutting down";
+  if (stopping_) return "shutting down";
   if (!brokers_up_)
     return "no broker reachable" + (last_kafka_error_.empty() ? "" : ": " + last_kafka_error_);
-  if (topic_missing_)
-    return "topic " + options_.common.kafka.topic + " does not exist (yet)";
-  if (!joined_)
-    return "waiting for the consumer group to assign partitions";
+  if (topic_missing_) return "topic " + options_.common.kafka.topic + " does not exist (yet)";
+  if (!joined_) return "waiting for the consumer group to assign partitions";
   if (!partitions_.all_live()) {
     std::string parts;
     for (const auto p : partitions_.not_live())
@@ -375,8 +356,7 @@ std::string tracker_service::not_ready_reason() const {
 void tracker_service::arm_tick() {
   tick_timer_.expires_after(tick_interval);
   tick_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopping_)
-      return;
+    if (ec || stopping_) return;
     // Retention may have removed everything below a committed offset: then nothing is restored.
     for (const auto p : partitions_.not_live()) {
       if (const auto w = consumer_.cached_watermarks(options_.common.kafka.topic, p))
@@ -399,8 +379,7 @@ void tracker_service::arm_tick() {
 }
 
 void tracker_service::shutdown(std::string_view why) {
-  if (stopping_)
-    return;
+  if (stopping_) return;
   stopping_ = true;
   log::info("tracker", "stopping ({}): committing what was processed and leaving the group", why);
   signals_.cancel();
@@ -419,8 +398,7 @@ void tracker_service::shutdown(std::string_view why) {
 }
 
 void tracker_service::maybe_finish() {
-  if (!consumer_closed_ || !http_drained_)
-    return;
+  if (!consumer_closed_ || !http_drained_) return;
   const auto c = view_.counters();
   log::info("tracker", "stopped: processed {}, duplicates {}, dead-lettered {}, restored {}",
             c.orders, c.duplicates, dead_lettered_.value(), c.restored);

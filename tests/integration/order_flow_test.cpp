@@ -64,7 +64,8 @@ BOOST_AUTO_TEST_CASE(order_service_stops_on_sigterm_with_everything_delivered) {
   BOOST_TEST_INFO(order->output());
   BOOST_REQUIRE(code.has_value());
   BOOST_TEST(*code == 0);
-  const std::regex summary("stopped: delivered ([0-9]+), failed 0, unfinished 0");
+  const std::regex summary(
+      "stopped: accepted 0 over HTTP, generated ([0-9]+) delivered / 0 failed, 0 unfinished");
   std::smatch m;
   const auto out = order->output();
   BOOST_REQUIRE(std::regex_search(out, m, summary));

@@ -1,6 +1,5 @@
 #define BOOST_TEST_MODULE seed_interop
 #include <boost/test/unit_test.hpp>
-
 #include <csignal>
 
 #include "tests/integration/services.hpp"
@@ -19,11 +18,14 @@ std::vector<std::string> seed_env() {
   return {"KAFKA_BOOTSTRAP_SERVERS=" + broker_fixture::broker().bootstrap(), "PYTHONUNBUFFERED=1"};
 }
 
-std::string seed(const std::string& script) { return std::string(ORDER_TRACKER_SEED_DIR) + "/" + script; }
+std::string seed(const std::string& script) {
+  return std::string(ORDER_TRACKER_SEED_DIR) + "/" + script;
+}
 
 /// The seed's producer relies on topic auto-creation, which our broker (like production) has off.
 void create_orders_topic() {
-  auto order = start_service("order-service", {"--generate-rate", "0", "--count", "1"}, "create-topic");
+  auto order =
+      start_service("order-service", {"--generate-rate", "0", "--count", "1"}, "create-topic");
   BOOST_REQUIRE(order->exit_code_after(60s) == 0);
 }
 
@@ -31,7 +33,8 @@ void create_orders_topic() {
 
 BOOST_AUTO_TEST_CASE(tracker_tracks_what_the_seed_producer_writes) {
   create_orders_topic();
-  auto tracker = start_service("tracker-service", {"--group-id", "interop-tracker"}, "interop-tracker");
+  auto tracker =
+      start_service("tracker-service", {"--group-id", "interop-tracker"}, "interop-tracker");
   auto [code, out] = run_command({"/usr/bin/python3", seed("producer.py")}, 60s, seed_env());
   BOOST_TEST_INFO(out);
   BOOST_REQUIRE(code == 0);
@@ -46,10 +49,11 @@ BOOST_AUTO_TEST_CASE(seed_consumer_reads_what_the_order_service_writes) {
   create_orders_topic();
   // The seed's consumer uses group order-tracker and starts from its committed offsets (earliest
   // when none), so it sees at least the orders produced below.
-  child_process consumer({"/usr/bin/python3", seed("consumer.py")}, scratch_dir("seed") / "consumer.log",
-                         seed_env());
+  child_process consumer({"/usr/bin/python3", seed("consumer.py")},
+                         scratch_dir("seed") / "consumer.log", seed_env());
   BOOST_REQUIRE(consumer.wait_for_text("subscribed to orders topic", 60s));
-  auto order = start_service("order-service", {"--generate-rate", "20", "--count", "10"}, "interop-order");
+  auto order =
+      start_service("order-service", {"--generate-rate", "20", "--count", "10"}, "interop-order");
   BOOST_REQUIRE(order->exit_code_after(60s) == 0);
   BOOST_TEST(consumer.wait_for_text("Received order:", 60s, 10));
   BOOST_TEST(consumer.output().find("Error") == std::string::npos);

@@ -3,6 +3,7 @@
 /// services started as real processes against it.
 
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,11 @@ inline std::unique_ptr<child_process> start_service(const std::string& name,
   std::vector<std::string> argv{(bin_dir() / name).string(), "--bootstrap-servers",
                                 broker_fixture::broker().bootstrap()};
   argv.insert(argv.end(), flags.begin(), flags.end());
+  // Never the default 0.0.0.0:808x: tests stay on loopback and run in parallel.
+  if (std::find(flags.begin(), flags.end(), "--http-listen") == flags.end() &&
+      std::find(flags.begin(), flags.end(), "--no-http") == flags.end()) {
+    argv.insert(argv.end(), {"--http-listen", "127.0.0.1:" + std::to_string(free_port_range(1))});
+  }
   static const auto logs = scratch_dir("logs");
   return std::make_unique<child_process>(argv, logs / (log_name + ".log"), std::move(env));
 }

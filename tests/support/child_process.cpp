@@ -19,10 +19,8 @@ namespace order_tracker::test {
 namespace {
 
 int decode_status(int status) {
-  if (WIFEXITED(status))
-    return WEXITSTATUS(status);
-  if (WIFSIGNALED(status))
-    return 128 + WTERMSIG(status);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
 }
 
@@ -58,8 +56,7 @@ child_process::child_process(std::vector<std::string> argv, std::filesystem::pat
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   const int rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0)
-    throw std::runtime_error("spawn " + argv[0] + ": " + std::strerror(rc));
+  if (rc != 0) throw std::runtime_error("spawn " + argv[0] + ": " + std::strerror(rc));
 }
 
 child_process::~child_process() {
@@ -70,13 +67,11 @@ child_process::~child_process() {
 }
 
 void child_process::signal(int signo) const {
-  if (!exit_code_)
-    ::kill(pid_, signo);
+  if (!exit_code_) ::kill(pid_, signo);
 }
 
 bool child_process::running() {
-  if (exit_code_)
-    return false;
+  if (exit_code_) return false;
   int status = 0;
   if (::waitpid(pid_, &status, WNOHANG) == pid_) {
     exit_code_ = decode_status(status);
@@ -88,8 +83,7 @@ bool child_process::running() {
 std::optional<int> child_process::wait(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (running()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return std::nullopt;
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return exit_code_;
@@ -121,8 +115,7 @@ std::pair<int, std::string> run_command(std::vector<std::string> argv,
                                         std::vector<std::string> env) {
   char path[] = "/tmp/ot-cmd-XXXXXX";
   const int fd = ::mkstemp(path);
-  if (fd >= 0)
-    ::close(fd);
+  if (fd >= 0) ::close(fd);
   std::string out;
   int code = -1;
   {

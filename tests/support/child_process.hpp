@@ -62,10 +62,8 @@ template <typename Predicate>
 bool child_process::wait_for(Predicate predicate, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    if (predicate(output()))
-      return true;
-    if (!running() || std::chrono::steady_clock::now() >= deadline)
-      return predicate(output());
+    if (predicate(output())) return true;
+    if (!running() || std::chrono::steady_clock::now() >= deadline) return predicate(output());
     // Tests watch a log file: a short sleep between looks is the simplest honest wait.
     struct timespec ts {
       0, 20'000'000

@@ -16,8 +16,7 @@ namespace {
 
 bool port_free(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return false;
+  if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -29,8 +28,7 @@ bool port_free(int port) {
 
 std::string last_line(const std::string& text) {
   auto end = text.find_last_not_of("\r\n");
-  if (end == std::string::npos)
-    return {};
+  if (end == std::string::npos) return {};
   auto start = text.rfind('\n', end);
   return text.substr(start == std::string::npos ? 0 : start + 1,
                      end - (start == std::string::npos ? 0 : start + 1) + 1);
@@ -62,8 +60,7 @@ int free_port_range(int count) {
     bool ok = true;
     for (int i = 0; i < count && ok; ++i)
       ok = port_free(p + i);
-    if (ok)
-      return p;
+    if (ok) return p;
   }
   throw std::runtime_error("no free port range on 127.0.0.1");
 }
@@ -72,8 +69,7 @@ kafka_broker::kafka_broker(int nodes, bool sasl) : dir_(scratch_dir("broker")) {
   port_ = free_port_range(2 * nodes);
   std::string args =
       "start --fresh --nodes " + std::to_string(nodes) + " --port " + std::to_string(port_);
-  if (sasl)
-    args += " --sasl";
+  if (sasl) args += " --sasl";
   bootstrap_ = last_line(script(args));
 }
 

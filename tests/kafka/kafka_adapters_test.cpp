@@ -1,0 +1,179 @@
+#include "common/kafka/producer.hpp"
+
+#define BOOST_TEST_MODULE kafka_adapters
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/kafka/consumer.hpp"
+#include "common/kafka/error.hpp"
+
+// The Kafka adapters against librdkafka's in-process mock cluster: fast, and able to fail in ways
+// a real broker will not on demand. The real-broker tests in tests/integration prove the rest.
+
+using namespace order_tracker;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A mock cluster of `brokers` brokers, hosted by a client handle of its own.
+struct mock_cluster {
+  explicit mock_cluster(int brokers = 1) {
+    std::array<char, 256> err{};
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
+    BOOST_REQUIRE(host != nullptr);
+    cluster = rd_kafka_mock_cluster_new(host, brokers);
+    BOOST_REQUIRE(cluster != nullptr);
+    BOOST_REQUIRE(rd_kafka_mock_topic_create(cluster, "orders", 3, 1) ==
+                  RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  ~mock_cluster() {
+    rd_kafka_mock_cluster_destroy(cluster);
+    rd_kafka_destroy(host);
+  }
+  config::kafka_options options(std::vector<config::property> props = {}) const {
+    return {rd_kafka_mock_cluster_bootstraps(cluster), "orders", std::move(props)};
+  }
+  rd_kafka_t* host = nullptr;
+  rd_kafka_mock_cluster_t* cluster = nullptr;
+};
+
+/// Runs `io` until `done` or the deadline; every wake-up comes from librdkafka's eventfd.
+template <typename Done>
+bool run_until(boost::asio::io_context& io, Done done, std::chrono::milliseconds deadline = 20s) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (!done() && std::chrono::steady_clock::now() < end) {
+    io.run_for(50ms);
+    if (io.stopped()) io.restart();
+  }
+  return done();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(delivery_reports_arrive_through_the_event_loop_for_every_message) {
+  mock_cluster mock;
+  boost::asio::io_context io;
+  kafka::producer producer(io, mock.options(), {{"linger.ms", "1"}}, {});
+  constexpr int count = 5000;
+  int delivered = 0;
+  int failed = 0;
+  for (int i = 0; i < count; ++i) {
+    const auto key = std::to_string(i);
+    const auto ec = producer.send("orders", key, "{}", {}, [&](const kafka::delivery_report& r) {
+      (r.error ? failed : delivered)++;
+      BOOST_TEST(r.offset >= 0);
+    });
+    BOOST_REQUIRE(!ec);
+  }
+  // Edge-triggered wake-ups: a drain that took one event per wake-up would leave most stuck here.
+  BOOST_TEST(run_until(io, [&] { return delivered + failed == count; }));
+  BOOST_TEST(delivered == count);
+  BOOST_TEST(failed == 0);
+  producer.stop();
+}
+
+BOOST_AUTO_TEST_CASE(headers_travel_with_the_message) {
+  mock_cluster mock;
+  boost::asio::io_context io;
+  kafka::producer producer(io, mock.options(), {}, {});
+  bool done = false;
+  const kafka::header headers[] = {{"traceparent", "00-abc"}};
+  BOOST_REQUIRE(!producer.send("orders", "k", "v", headers, [&](const kafka::delivery_report& r) {
+    BOOST_TEST(!r.error);
+    done = true;
+  }));
+  BOOST_TEST(run_until(io, [&] { return done; }));
+
+  std::optional<std::string> seen;
+  kafka::consumer consumer(io, mock.options(), "headers-group", {},
+                           kafka::consumer_events{
+                               .on_message =
+                                   [&](kafka::message&& m) {
+                                     if (auto h = m.header("traceparent")) seen = std::string(*h);
+                                   },
+                               .on_assigned = nullptr,
+                               .on_revoked = nullptr,
+                               .on_error = nullptr,
+                               .on_commit = nullptr,
+                               .on_stats = nullptr,
+                           });
+  BOOST_REQUIRE(!consumer.subscribe({"orders"}));
+  BOOST_TEST(run_until(io, [&] { return seen.has_value(); }));
+  BOOST_TEST(seen.value_or("") == "00-abc");
+  bool closed = false;
+  consumer.close(5s, [&] { closed = true; });
+  BOOST_TEST(run_until(io, [&] { return closed; }));
+  producer.stop();
+}
+
+BOOST_AUTO_TEST_CASE(an_unreachable_broker_fails_the_delivery_after_the_timeout_not_never) {
+  mock_cluster mock;
+  rd_kafka_mock_broker_set_down(mock.cluster, 1);
+  boost::asio::io_context io;
+  kafka::producer producer(io, mock.options(), {{"message.timeout.ms", "1500"}}, {});
+  std::optional<kafka::delivery_report> report;
+  BOOST_REQUIRE(
+      !producer.send("orders", "k", "v", {}, [&](const kafka::delivery_report& r) { report = r; }));
+  BOOST_TEST(run_until(io, [&] { return report.has_value(); }));
+  BOOST_REQUIRE(report.has_value());
+  BOOST_TEST(report->error.value() == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+  BOOST_TEST((report->status != kafka::persistence::persisted));
+  producer.stop();
+}
+
+BOOST_AUTO_TEST_CASE(a_full_local_queue_is_backpressure_not_a_lost_message) {
+  mock_cluster mock;
+  rd_kafka_mock_broker_set_down(mock.cluster, 1);
+  boost::asio::io_context io;
+  kafka::producer producer(io, mock.options(), {{"queue.buffering.max.messages", "10"}}, {});
+  int accepted = 0;
+  boost::system::error_code refused;
+  for (int i = 0; i < 20 && !refused; ++i) {
+    refused = producer.send("orders", "k", "v", {}, [](const kafka::delivery_report&) {});
+    if (!refused) ++accepted;
+  }
+  BOOST_TEST(accepted == 10);
+  BOOST_TEST(kafka::is_queue_full(refused));
+  // A bounded flush purges what the broker never took, and each owner hears of it.
+  std::optional<std::size_t> unfinished;
+  producer.flush(300ms, [&](std::size_t left) { unfinished = left; });
+  BOOST_TEST(run_until(io, [&] { return unfinished.has_value(); }));
+  BOOST_TEST(producer.queue_length() == 0U);
+  producer.stop();
+}
+
+BOOST_AUTO_TEST_CASE(a_consumer_closes_within_its_deadline_even_with_the_broker_gone) {
+  mock_cluster mock;
+  boost::asio::io_context io;
+  std::vector<kafka::topic_partition> assigned;
+  kafka::consumer consumer(io, mock.options(), "close-group", {},
+                           kafka::consumer_events{
+                               .on_message = [](kafka::message&&) {},
+                               .on_assigned =
+                                   [&](std::vector<kafka::assigned_partition>& parts) {
+                                     for (const auto& p : parts)
+                                       assigned.push_back(p.where);
+                                   },
+                               .on_revoked = nullptr,
+                               .on_error = nullptr,
+                               .on_commit = nullptr,
+                               .on_stats = nullptr,
+                           });
+  BOOST_REQUIRE(!consumer.subscribe({"orders"}));
+  BOOST_TEST(run_until(io, [&] { return assigned.size() == 3U; }));
+  rd_kafka_mock_broker_set_down(mock.cluster, 1);
+  bool closed = false;
+  const auto start = std::chrono::steady_clock::now();
+  consumer.close(2s, [&] { closed = true; });
+  BOOST_TEST(run_until(
+      io, [&] { return closed; }, 10s));
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
+}

@@ -1,0 +1,336 @@
+#include "services/order/idempotency_cache.hpp"
+
+#define BOOST_TEST_MODULE idempotency_cache
+#include <boost/test/unit_test.hpp>
+
+// Helpers for recording what waiters were told.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace order = order_tracker::order;
+using cache = order::idempotency_cache;
+using outcome = cache::outcome;
+using namespace std::literals;
+
+namespace order_tracker::order {
+std::ostream& boost_test_print_type(std::ostream& os, idempotency_cache::outcome o) {
+  switch (o) {
+    case idempotency_cache::outcome::first:
+      return os << "first";
+    case idempotency_cache::outcome::waiting:
+      return os << "waiting";
+    case idempotency_cache::outcome::replayed:
+      return os << "replayed";
+    case idempotency_cache::outcome::conflict:
+      return os << "conflict";
+  }
+  return os << "outcome " << static_cast<int>(o);
+}
+}  // namespace order_tracker::order
+
+namespace {
+
+const cache::clock::time_point t0 = cache::clock::time_point{} + 1000h;
+const std::chrono::seconds window = 60s;
+
+const std::uint64_t body_a = order::fingerprint(R"({"user":"alice","item":"Shoes","quantity":1})");
+const std::uint64_t body_b = order::fingerprint(R"({"user":"alice","item":"Shoes","quantity":2})");
+
+cache::answer created(std::string body = R"({"order_id":"1"})") {
+  return {201, std::move(body), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"};
+}
+
+/// What one waiter was told: nothing yet, nullptr ("failed"), or an answer.
+struct told {
+  int calls = 0;
+  bool failed = false;
+  std::optional<cache::answer> answer;
+
+  cache::waiter waiter() {
+    return [this](const cache::answer* a) {
+      ++calls;
+      if (a == nullptr) {
+        failed = true;
+      } else {
+        answer = *a;
+      }
+    };
+  }
+};
+
+/// A waiter that must not be called.
+cache::waiter never() {
+  return [](const cache::answer*) { BOOST_ERROR("a waiter ran that should not have"); };
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(outcomes)
+
+BOOST_AUTO_TEST_CASE(a_new_key_is_first_and_its_waiter_is_not_called) {
+  cache c(10, window);
+  BOOST_TEST(c.start("k", body_a, t0, never()) == outcome::first);
+  BOOST_TEST(c.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_while_the_first_is_in_flight_waits) {
+  cache c(10, window);
+  BOOST_TEST(c.start("k", body_a, t0, never()) == outcome::first);
+  told retry;
+  BOOST_TEST(c.start("k", body_a, t0 + 1s, retry.waiter()) == outcome::waiting);
+  BOOST_TEST(retry.calls == 0);
+}
+
+BOOST_AUTO_TEST_CASE(complete_answers_every_waiting_retry_once) {
+  cache c(10, window);
+  c.start("k", body_a, t0, never());
+  told r1, r2;
+  BOOST_TEST(c.start("k", body_a, t0 + 1s, r1.waiter()) == outcome::waiting);
+  BOOST_TEST(c.start("k", body_a, t0 + 2s, r2.waiter()) == outcome::waiting);
+  c.complete("k", created());
+  for (const auto* r : {&r1, &r2}) {
+    BOOST_TEST(r->calls == 1);
+    BOOST_TEST_REQUIRE(r->answer.has_value());
+    BOOST_TEST(r->answer->status == 201u);
+    BOOST_TEST(r->answer->body == created().body);
+    BOOST_TEST(r->answer->traceparent == created().traceparent);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_after_complete_is_replayed_at_once_with_the_first_answer) {
+  cache c(10, window);
+  c.start("k", body_a, t0, never());
+  c.complete("k", created(R"({"order_id":"first"})"));
+  told retry;
+  BOOST_TEST(c.start("k", body_a, t0 + 5s, retry.waiter()) == outcome::replayed);
+  BOOST_TEST(retry.calls == 1);
+  BOOST_TEST_REQUIRE(retry.answer.has_value());
+  BOOST_TEST(retry.answer->status == 201u);
+  BOOST_TEST(retry.answer->body == R"({"order_id":"first"})");
+  told again;
+  BOOST_TEST(c.start("k", body_a, t0 + 6s, again.waiter()) == outcome::replayed);
+  BOOST_TEST(again.calls == 1);
+  BOOST_TEST(c.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_key_reused_with_another_body_is_a_conflict_while_pending_or_done) {
+  cache c(10, window);
+  c.start("k", body_a, t0, never());
+  BOOST_TEST(c.start("k", body_b, t0 + 1s, never()) == outcome::conflict);
+  c.complete("k", created());
+  BOOST_TEST(c.start("k", body_b, t0 + 2s, never()) == outcome::conflict);
+  // The conflict did not disturb the remembered answer.
+  told retry;
+  BOOST_TEST(c.start("k", body_a, t0 + 3s, retry.waiter()) == outcome::replayed);
+  BOOST_TEST(retry.answer.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(different_keys_are_independent) {
+  cache c(10, window);
+  BOOST_TEST(c.start("k1", body_a, t0, never()) == outcome::first);
+  BOOST_TEST(c.start("k2", body_a, t0, never()) == outcome::first);
+  c.complete("k1", created());
+  told w;
+  BOOST_TEST(c.start("k2", body_a, t0 + 1s, w.waiter()) == outcome::waiting);
+  BOOST_TEST(w.calls == 0);
+}
+
+BOOST_AUTO_TEST_CASE(complete_or_abandon_of_an_unknown_key_does_nothing) {
+  cache c(10, window);
+  c.complete("nobody", created());
+  c.abandon("nobody");
+  BOOST_TEST(c.size() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(abandon)
+
+BOOST_AUTO_TEST_CASE(tells_the_waiting_retries_with_nullptr) {
+  cache c(10, window);
+  c.start("k", body_a, t0, never());
+  told r1, r2;
+  c.start("k", body_a, t0 + 1s, r1.waiter());
+  c.start("k", body_a, t0 + 1s, r2.waiter());
+  c.abandon("k");
+  for (const auto* r : {&r1, &r2}) {
+    BOOST_TEST(r->calls == 1);
+    BOOST_TEST(r->failed);
+    BOOST_TEST(!r->answer.has_value());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(forgets_the_key_so_the_next_request_is_first_again) {
+  cache c(10, window);
+  c.start("k", body_a, t0, never());
+  c.abandon("k");
+  BOOST_TEST(c.size() == 0u);
+  BOOST_TEST(c.start("k", body_a, t0 + 1s, never()) == outcome::first);
+  // Even with another body: the failed attempt is not remembered.
+  c.abandon("k");
+  BOOST_TEST(c.start("k", body_b, t0 + 2s, never()) == outcome::first);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(expiry)
+
+BOOST_AUTO_TEST_CASE(an_answer_is_replayed_until_just_before_the_window_ends) {
+  cache c(10, window);
+  c.start("k", body_a, t0, never());
+  c.complete("k", created());
+  told retry;
+  BOOST_TEST(c.start("k", body_a, t0 + window - 1ns, retry.waiter()) == outcome::replayed);
+}
+
+BOOST_AUTO_TEST_CASE(a_key_is_forgotten_once_the_window_has_passed) {
+  cache c(10, window);
+  c.start("k", body_a, t0, never());
+  c.complete("k", created());
+  BOOST_TEST(c.start("k", body_b, t0 + window, never()) == outcome::first);
+  BOOST_TEST(c.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_expired_pending_key_tells_its_waiters_nullptr) {
+  cache c(10, window);
+  c.start("k", body_a, t0, never());
+  told retry;
+  c.start("k", body_a, t0 + 1s, retry.waiter());
+  BOOST_TEST(c.start("other", body_a, t0 + window, never()) == outcome::first);
+  BOOST_TEST(retry.calls == 1);
+  BOOST_TEST(retry.failed);
+  BOOST_TEST(c.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(only_keys_older_than_the_window_are_forgotten) {
+  cache c(10, window);
+  c.start("old", body_a, t0, never());
+  c.complete("old", created());
+  c.start("young", body_a, t0 + 30s, never());
+  c.complete("young", created());
+  BOOST_TEST(c.start("new", body_a, t0 + window + 1s, never()) == outcome::first);
+  BOOST_TEST(c.size() == 2u);
+  told young;
+  BOOST_TEST(c.start("young", body_a, t0 + window + 1s, young.waiter()) == outcome::replayed);
+  BOOST_TEST(c.start("old", body_a, t0 + window + 1s, never()) == outcome::first);
+}
+
+BOOST_AUTO_TEST_CASE(a_key_re_created_after_abandon_is_not_expired_by_its_older_generation) {
+  cache c(10, window);
+  c.start("k", body_a, t0, never());
+  c.abandon("k");
+  BOOST_TEST(c.start("k", body_a, t0 + 40s, never()) == outcome::first);
+  c.complete("k", created());
+  // The first generation's window ends at t0 + 60s; the second's at t0 + 100s.
+  told retry;
+  BOOST_TEST(c.start("k", body_a, t0 + 70s, retry.waiter()) == outcome::replayed);
+  BOOST_TEST(retry.answer.has_value());
+  BOOST_TEST(c.start("k", body_a, t0 + 100s, never()) == outcome::first);
+}
+
+BOOST_AUTO_TEST_CASE(a_key_re_created_after_expiry_lives_for_its_own_window) {
+  cache c(10, window);
+  c.start("k", body_a, t0, never());
+  c.complete("k", created("one"));
+  BOOST_TEST(c.start("k", body_a, t0 + 60s, never()) == outcome::first);
+  c.complete("k", created("two"));
+  told retry;
+  BOOST_TEST(c.start("k", body_a, t0 + 119s, retry.waiter()) == outcome::replayed);
+  BOOST_TEST_REQUIRE(retry.answer.has_value());
+  BOOST_TEST(retry.answer->body == "two");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(capacity)
+
+BOOST_AUTO_TEST_CASE(holds_at_most_capacity_keys_and_evicts_the_oldest_first) {
+  cache c(3, window);
+  for (const auto* k : {"k1", "k2", "k3"}) {
+    c.start(k, body_a, t0, never());
+    c.complete(k, created(k));
+  }
+  BOOST_TEST(c.size() == 3u);
+  BOOST_TEST(c.start("k4", body_a, t0 + 1s, never()) == outcome::first);
+  BOOST_TEST(c.size() == 3u);
+  told k2, k3;
+  BOOST_TEST(c.start("k2", body_a, t0 + 2s, k2.waiter()) == outcome::replayed);
+  BOOST_TEST(c.start("k3", body_a, t0 + 2s, k3.waiter()) == outcome::replayed);
+  BOOST_TEST(c.start("k1", body_b, t0 + 2s, never()) == outcome::first);  // k1 was evicted
+  BOOST_TEST(c.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(an_evicted_pending_key_tells_its_waiters_nullptr) {
+  cache c(2, window);
+  c.start("k1", body_a, t0, never());
+  told waiting;
+  BOOST_TEST(c.start("k1", body_a, t0, waiting.waiter()) == outcome::waiting);
+  c.start("k2", body_a, t0, never());
+  BOOST_TEST(waiting.calls == 0);
+  c.start("k3", body_a, t0, never());
+  BOOST_TEST(waiting.calls == 1);
+  BOOST_TEST(waiting.failed);
+  BOOST_TEST(c.size() == 2u);
+  // The first request of k1 ending late changes nothing.
+  c.complete("k1", created());
+  BOOST_TEST(c.size() == 2u);
+  BOOST_TEST(waiting.calls == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_key_re_created_after_abandon_counts_as_new_when_evicting) {
+  cache c(2, window);
+  c.start("k", body_a, t0, never());
+  c.abandon("k");
+  c.start("k2", body_a, t0 + 1s, never());
+  c.complete("k2", created("k2"));
+  c.start("k", body_a, t0 + 2s, never());
+  c.complete("k", created("k"));
+  // Over capacity: the oldest live key is k2, not k's abandoned first generation.
+  c.start("k3", body_a, t0 + 3s, never());
+  BOOST_TEST(c.size() == 2u);
+  told k;
+  BOOST_TEST(c.start("k", body_a, t0 + 4s, k.waiter()) == outcome::replayed);
+  BOOST_TEST_REQUIRE(k.answer.has_value());
+  BOOST_TEST(k.answer->body == "k");
+  BOOST_TEST(c.start("k2", body_b, t0 + 4s, never()) == outcome::first);
+}
+
+BOOST_AUTO_TEST_CASE(an_abandoned_key_frees_its_place) {
+  cache c(2, window);
+  c.start("k1", body_a, t0, never());
+  c.complete("k1", created());
+  c.start("k2", body_a, t0, never());
+  c.abandon("k2");
+  c.start("k3", body_a, t0, never());
+  told k1;
+  BOOST_TEST(c.start("k1", body_a, t0, k1.waiter()) == outcome::replayed);
+  BOOST_TEST(c.size() == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(fingerprint)
+
+BOOST_AUTO_TEST_CASE(is_the_same_for_the_same_body) {
+  BOOST_TEST(order::fingerprint("{\"quantity\":1}") == order::fingerprint("{\"quantity\":1}"));
+}
+
+BOOST_AUTO_TEST_CASE(differs_for_different_bodies) {
+  BOOST_TEST(body_a != body_b);
+  BOOST_TEST(order::fingerprint("") != order::fingerprint(" "));
+  BOOST_TEST(order::fingerprint("ab") != order::fingerprint("ba"));
+  BOOST_TEST(order::fingerprint("{}") != order::fingerprint("{} "));
+}
+
+BOOST_AUTO_TEST_CASE(is_64_bit_fnv_1a) {
+  // Published FNV-1a test vectors.
+  BOOST_TEST(order::fingerprint("") == 0xcbf29ce484222325ULL);
+  BOOST_TEST(order::fingerprint("a") == 0xaf63dc4c8601ec8cULL);
+  BOOST_TEST(order::fingerprint("foobar") == 0x85944171f73967e8ULL);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
