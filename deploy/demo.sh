@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 rate="${GENERATE_RATE:-2}"
 ./deploy/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release
+cmake --build --preset release --target order-service tracker-service
 
 kafka=./deploy/local/kafka.sh
 bootstrap=$("$kafka" start | tail -n 1)
@@ -28,8 +28,8 @@ stop_all() {
 trap stop_all INT TERM EXIT
 
 # Each service's lines are prefixed with its name; both write their log to stderr.
-./build/bin/tracker-service --bootstrap-servers "$bootstrap" 2>&1 | sed -u 's/^/tracker | /' &
+./build/bin/tracker-service --bootstrap-servers "$bootstrap" --http-listen 127.0.0.1:8081 2>&1 | sed -u 's/^/tracker | /' &
 pids+=("$(jobs -p | tail -n 1)")
-./build/bin/order-service --bootstrap-servers "$bootstrap" --generate-rate "$rate" 2>&1 | sed -u 's/^/order   | /' &
+./build/bin/order-service --bootstrap-servers "$bootstrap" --http-listen 127.0.0.1:8080 --generate-rate "$rate" 2>&1 | sed -u 's/^/order   | /' &
 pids+=("$(jobs -p | tail -n 1)")
 wait

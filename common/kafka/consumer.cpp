@@ -136,6 +136,12 @@ struct consumer_callbacks {
       // What was processed on these partitions is committed before another member takes them.
       self.flush_stores();
       rd_kafka_commit(rk, nullptr, 1);
+    } else {
+      // Another member owns them now: a stale store would pull its commit backwards.
+      for (const auto& p : moved) {
+        rd_kafka_topic_partition_list_del(self.impl_->pending_stores.get(), p.topic.c_str(),
+                                          p.partition);
+      }
     }
     if (cooperative) {
       detail::error_ptr e(rd_kafka_incremental_unassign(rk, partitions));
@@ -360,12 +366,19 @@ void consumer::drain() {
         }
         continue;
       }
-      if (closing_) continue;  // not processed, so not stored: the next owner reads it again
+      // Not processed, so not stored: this member or the next owner reads it again.
+      if (closing_ || handler_failed_) continue;
+      const auto partition = raw->partition;
+      const auto offset = raw->offset;
       try {
         events_.on_message(std::move(m));
       } catch (const std::exception& e) {
-        log::error("kafka", "message handler threw at {}-{}@{}: {}", rd_kafka_topic_name(raw->rkt),
-                   raw->partition, raw->offset, e.what());
+        // Skipping the message and going on would let a later store commit past it: stop
+        // handing out messages and let the service treat it as fatal.
+        handler_failed_ = true;
+        const auto what = fmt::format("message handler failed at partition {} offset {}: {}",
+                                      partition, offset, e.what());
+        if (events_.on_error) events_.on_error(make_error(RD_KAFKA_RESP_ERR__FAIL), what, true);
       }
     }
     if (static_cast<std::size_t>(n) < batch.size()) break;

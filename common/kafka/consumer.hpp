@@ -141,6 +141,7 @@ class consumer {
   std::string group_id_;
   std::chrono::steady_clock::time_point close_deadline_{};
   bool closing_ = false;
+  bool handler_failed_ = false;
 };
 
 }  // namespace order_tracker::kafka

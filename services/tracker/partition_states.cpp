@@ -19,7 +19,8 @@ void partition_states::revoked(std::int32_t p) {
 
 partition_states::route partition_states::route_of(std::int32_t p, std::int64_t offset) {
   const auto it = parts_.find(p);
-  if (it == parts_.end()) return route::live;  // not tracked (e.g. during close): process
+  // Fetched before a revoke and handed over after it: the new owner processes it.
+  if (it == parts_.end()) return route::drop;
   state& s = it->second;
   switch (s.ph) {
     case phase::awaiting_committed:

@@ -20,6 +20,7 @@ class partition_states {
     hold,     ///< the committed offset is not known yet: keep the message until it is
     restore,  ///< below the committed offset: rebuild the view with it, silently
     live,     ///< process it
+    drop,     ///< not (or no longer) ours: leave it to the owner, touch nothing
   };
 
   void assigned(std::int32_t p);

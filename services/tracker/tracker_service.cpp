@@ -54,19 +54,6 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
               .on_stats = nullptr,
           }),
       admin_(io, dlq_producer_),
-      dead_letter_(
-          io, dlq_producer_, options_.dlq_topic,
-          [this](std::int32_t p, bool stuck) {
-            // The partition waits while its poison cannot be parked, rather than skip it.
-            const std::vector<kafka::topic_partition> part{{options_.common.kafka.topic, p}};
-            if (stuck) {
-              log::warn("tracker", "partition {} paused until its dead-letter write succeeds", p);
-              consumer_.pause(part);
-            } else {
-              log::info("tracker", "partition {} resumed", p);
-              consumer_.resume(part);
-            }
-          }),
       consumer_(
           io, options_.common.kafka, options_.group_id, consumer_defaults(),
           kafka::consumer_events{
@@ -83,6 +70,19 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
                     if (ec) log::warn("tracker", "offset commit failed: {}", ec.message());
                   },
               .on_stats = [this](std::string_view json) { on_stats(json); },
+          }),
+      dead_letter_(
+          io, dlq_producer_, options_.dlq_topic,
+          [this](std::int32_t p, bool stuck) {
+            // The partition waits while its poison cannot be parked, rather than skip it.
+            const std::vector<kafka::topic_partition> part{{options_.common.kafka.topic, p}};
+            if (stuck) {
+              log::warn("tracker", "partition {} paused until its dead-letter write succeeds", p);
+              consumer_.pause(part);
+            } else {
+              log::info("tracker", "partition {} resumed", p);
+              consumer_.resume(part);
+            }
           }),
       api_(view_, metrics_, [this] { return not_ready_reason(); }),
       signals_(io, SIGINT, SIGTERM),
@@ -189,6 +189,8 @@ void tracker_service::on_message(kafka::message&& m) {
       return;
     case partition_states::route::live:
       return process_live(std::move(m));
+    case partition_states::route::drop:
+      return;
   }
 }
 
@@ -223,7 +225,7 @@ void tracker_service::process_live(kafka::message&& m) {
                 boost::uuids::to_string(order.order_id), order.quantity, order.item, order.user, p,
                 offset, trace.empty() ? "" : " trace ", trace);
     }
-  } else {
+  } else if (log::enabled(log::level::debug)) {
     log::debug("tracker", "duplicate order {} at partition {}, offset {}",
                boost::uuids::to_string(order.order_id), p, offset);
   }
@@ -399,6 +401,7 @@ void tracker_service::shutdown(std::string_view why) {
 
 void tracker_service::maybe_finish() {
   if (!consumer_closed_ || !http_drained_) return;
+  held_.clear();
   const auto c = view_.counters();
   log::info("tracker", "stopped: processed {}, duplicates {}, dead-lettered {}, restored {}",
             c.orders, c.duplicates, dead_lettered_.value(), c.restored);

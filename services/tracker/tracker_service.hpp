@@ -55,12 +55,13 @@ class tracker_service {
   observability::registry metrics_;
   order_view view_;
   partition_states partitions_;
-  /// Messages that arrived before their partition's committed offset was known.
-  std::map<std::int32_t, std::vector<kafka::message>> held_;
   kafka::producer dlq_producer_;
   kafka::admin admin_;
-  dead_letter dead_letter_;
+  /// Before the messages below: they must be destroyed before the client they came from.
   kafka::consumer consumer_;
+  /// Messages that arrived before their partition's committed offset was known.
+  std::map<std::int32_t, std::vector<kafka::message>> held_;
+  dead_letter dead_letter_;
   tracker_api api_;
   /// Last: its handlers read the parts above.
   std::optional<http::server> http_;

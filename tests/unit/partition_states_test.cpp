@@ -23,6 +23,8 @@ std::ostream& boost_test_print_type(std::ostream& os, partition_states::route r)
       return os << "restore";
     case partition_states::route::live:
       return os << "live";
+    case partition_states::route::drop:
+      return os << "drop";
   }
   return os << "route " << static_cast<int>(r);
 }
@@ -109,9 +111,9 @@ BOOST_AUTO_TEST_CASE(a_second_committed_offset_does_not_restart_the_restore) {
   BOOST_TEST(s.route_of(0, 10) == route::live);
 }
 
-BOOST_AUTO_TEST_CASE(a_message_of_a_partition_not_tracked_is_processed) {
+BOOST_AUTO_TEST_CASE(a_message_of_a_partition_not_owned_is_left_to_its_owner) {
   partition_states s;
-  BOOST_TEST(s.route_of(9, 5) == route::live);
+  BOOST_TEST(s.route_of(9, 5) == route::drop);
 }
 
 BOOST_AUTO_TEST_CASE(re_assignment_starts_over_from_holding) {
@@ -347,13 +349,13 @@ BOOST_AUTO_TEST_CASE(a_revoked_partition_is_no_longer_owned_nor_waited_for) {
 }
 
 BOOST_AUTO_TEST_CASE(a_message_of_a_revoked_partition_processed_late_does_not_adopt_it) {
-  // A message already fetched when the partition was revoked (e.g. during close) is routed live
-  // because the partition is no longer tracked; handing it over must not make this Tracker the
-  // partition's owner again, nor report an offset to store for a partition it gave away.
+  // A message already fetched when the partition was revoked is dropped (the new owner processes
+  // it); even if handed over, it must not make this Tracker the partition's owner again, nor
+  // report an offset to store for a partition it gave away.
   auto s = live_partition(0);
   BOOST_TEST(s.processed(0, 0, false) == offset(0));
   s.revoked(0);
-  BOOST_TEST(s.route_of(0, 1) == route::live);
+  BOOST_TEST(s.route_of(0, 1) == route::drop);
   BOOST_TEST(s.processed(0, 1, false) == none);
   BOOST_TEST(!s.owns(0));
 }
