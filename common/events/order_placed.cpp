@@ -387,19 +387,8 @@ void append_escaped(std::string& out, std::string_view s) {
 }
 
 void append_uuid(std::string& out, const boost::uuids::uuid& id) {
-  static constexpr char hex[] = "0123456789abcdef";
-  char text[36];
-  char* p = text;
-  std::size_t i = 0;
-  for (const std::uint8_t byte : id) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) {
-      *p++ = '-';
-    }
-    *p++ = hex[byte >> 4];
-    *p++ = hex[byte & 0xF];
-    ++i;
-  }
-  out.append(text, sizeof text);
+  const auto text = uuid_chars(id);
+  out.append(text.data(), text.size());
 }
 
 }  // namespace
@@ -453,6 +442,20 @@ boost::system::result<order_placed, decode_error> decode(std::string_view payloa
     // Only allocation failures reach here; a consumer loop must get a value, not an exception.
     return last_resort(e);
   }
+}
+
+std::array<char, 36> uuid_chars(const boost::uuids::uuid& id) noexcept {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::array<char, 36> text{};
+  char* p = text.data();
+  std::size_t i = 0;
+  for (const std::uint8_t byte : id) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = hex[byte >> 4];
+    *p++ = hex[byte & 0xF];
+    ++i;
+  }
+  return text;
 }
 
 void encode(const order_placed& order, std::string& out) {

@@ -4,6 +4,7 @@
 /// consumer.py: {"order_id": "<uuid>", "user": "...", "item": "...", "quantity": N}. Fields beyond
 /// these are ignored; "schema_version", when present, must be 1.
 
+#include <array>
 #include <boost/assert/source_location.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
@@ -67,6 +68,9 @@ boost::system::result<void, decode_error> validate(const order_placed& order);
 /// Decodes and validates one payload. Total: any bytes give an order or a decode_error; it never
 /// throws.
 boost::system::result<order_placed, decode_error> decode(std::string_view payload) noexcept;
+
+/// The canonical text of an order id (lowercase 8-4-4-4-12), without allocating.
+std::array<char, 36> uuid_chars(const boost::uuids::uuid& id) noexcept;
 
 /// Encodes as compact JSON with "schema_version": 1, appended to `out` (no intermediate DOM).
 /// Does not validate: text bytes are copied as they are, so only a validate()d order is sure to

@@ -40,8 +40,9 @@ std::optional<statistics> parse_statistics(std::string_view json) {
       bs.name = name;
       bs.node_id = static_cast<std::int32_t>(int_of(*b, "nodeid", -1));
       const auto* source = b->if_contains("source");
-      const bool logical = source != nullptr && source->is_string() &&
-                           (source->get_string() == "logical" || source->get_string() == "internal");
+      const bool logical =
+          source != nullptr && source->is_string() &&
+          (source->get_string() == "logical" || source->get_string() == "internal");
       // Bootstrap placeholders (node -1) and logical handles such as "GroupCoordinator" (which
       // borrow a real broker's node id) are not brokers of their own. A configured bootstrap
       // broker that metadata identified keeps source "configured" and counts.

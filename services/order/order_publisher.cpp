@@ -30,10 +30,10 @@ boost::system::error_code order_publisher::publish(const events::order_placed& o
                                                    std::string_view traceparent, done_fn done) {
   encoded_.clear();
   events::encode(order, encoded_);
-  key_ = boost::uuids::to_string(order.order_id);
+  const auto key = events::uuid_chars(order.order_id);
   const kafka::header headers[] = {{traceparent_header, traceparent}};
   const auto hdrs = traceparent.empty() ? std::span<const kafka::header>{} : std::span(headers);
-  auto ec = producer_.send(topic_, key_, encoded_, hdrs,
+  auto ec = producer_.send(topic_, std::string_view(key.data(), key.size()), encoded_, hdrs,
                            [this, done = std::move(done)](const kafka::delivery_report& r) {
                              --in_flight_;
                              if (r.error) {

@@ -43,7 +43,6 @@ class order_publisher {
   kafka::producer& producer_;
   std::string topic_;
   std::string encoded_;  ///< reused: the producer copies the bytes
-  std::string key_;
   std::uint64_t in_flight_ = 0;
   observability::histogram& latency_;
   observability::counter& delivered_;

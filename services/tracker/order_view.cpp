@@ -37,19 +37,8 @@ void sum_into(std::map<std::string, totals, std::less<>>& out, const Map& in) {
 }
 
 json::string uuid_text(const boost::uuids::uuid& id) {
-  static constexpr char hex[] = "0123456789abcdef";
-  char text[36];
-  char* p = text;
-  std::size_t i = 0;
-  for (const std::uint8_t byte : id) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) {
-      *p++ = '-';
-    }
-    *p++ = hex[byte >> 4];
-    *p++ = hex[byte & 0xF];
-    ++i;
-  }
-  return json::string(text, sizeof text);
+  const auto text = events::uuid_chars(id);
+  return json::string(text.data(), text.size());
 }
 
 json::object totals_json(const std::map<std::string, totals, std::less<>>& by_key) {

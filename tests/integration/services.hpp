@@ -2,8 +2,8 @@
 /// Shared pieces of the integration tests: one real broker per test executable, and the two
 /// services started as real processes against it.
 
-#include <boost/test/unit_test.hpp>
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <memory>
 #include <string>
 #include <vector>
