@@ -12,6 +12,7 @@
 //
 // Prints one JSON object on stdout. Exit 0 if every message arrived, 1 otherwise.
 #include <librdkafka/rdkafka.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,7 +24,6 @@
 #include <ctime>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -57,7 +57,8 @@ void set(rd_kafka_conf_t* conf, const char* k, const char* v) {
 double prom_quantile(double q, const std::vector<double>& bounds,
                      const std::vector<long>& counts /* bounds.size()+1, last = +Inf */) {
   long total = 0;
-  for (long c : counts) total += c;
+  for (long c : counts)
+    total += c;
   if (total == 0) return NAN;
   const double rank = q * static_cast<double>(total);
   long cum = 0;
@@ -85,14 +86,21 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const char* v = argv[i + 1];
-    if (a == "--bootstrap-servers") bootstrap = v;
-    else if (a == "--topic") topic = v;
-    else if (a == "--rate") rate = std::atof(v);
-    else if (a == "--count") count = std::atol(v);
-    else if (a == "--linger") linger = v;
+    if (a == "--bootstrap-servers")
+      bootstrap = v;
+    else if (a == "--topic")
+      topic = v;
+    else if (a == "--rate")
+      rate = std::atof(v);
+    else if (a == "--count")
+      count = std::atol(v);
+    else if (a == "--linger")
+      linger = v;
     else {
-      std::fprintf(stderr, "usage: %s [--bootstrap-servers B] [--topic T] [--rate R] [--count N] "
-                   "[--linger MS]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--bootstrap-servers B] [--topic T] [--rate R] [--count N] "
+                   "[--linger MS]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -104,7 +112,10 @@ int main(int argc, char** argv) {
   set(cconf, "group.id", ("e2e-floor-" + std::to_string(getpid())).c_str());
   set(cconf, "enable.auto.commit", "false");
   rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, err, sizeof err);
-  if (!consumer) { std::fprintf(stderr, "e2e_floor: consumer: %s\n", err); return 2; }
+  if (!consumer) {
+    std::fprintf(stderr, "e2e_floor: consumer: %s\n", err);
+    return 2;
+  }
   rd_kafka_poll_set_consumer(consumer);
 
   const rd_kafka_metadata_t* md = nullptr;
@@ -127,7 +138,8 @@ int main(int argc, char** argv) {
   rd_kafka_topic_partition_list_destroy(parts);
 
   std::vector<double> bounds;
-  for (int k = 0; k < 60; ++k) bounds.push_back(0.0001 * std::pow(1.2, k));
+  for (int k = 0; k < 60; ++k)
+    bounds.push_back(0.0001 * std::pow(1.2, k));
   std::vector<long> buckets(bounds.size() + 1, 0);
   std::vector<int64_t> samples;
   samples.reserve(static_cast<std::size_t>(count));
@@ -164,7 +176,10 @@ int main(int argc, char** argv) {
   set(pconf, "linger.ms", linger.c_str());
   rd_kafka_conf_set_dr_msg_cb(pconf, dr_cb);
   rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof err);
-  if (!producer) { std::fprintf(stderr, "e2e_floor: producer: %s\n", err); return 2; }
+  if (!producer) {
+    std::fprintf(stderr, "e2e_floor: producer: %s\n", err);
+    return 2;
+  }
 
   static const char* users[] = {"John Doe", "Jane Doe", "Ada Lovelace", "Alan Turing"};
   static const char* items[] = {"Shoes", "Phone", "Laptop", "Book", "Coffee"};
@@ -176,16 +191,18 @@ int main(int argc, char** argv) {
   for (long i = 0; i < count; ++i) {
     std::snprintf(key, sizeof key, "%08lx-%04x-4%03x-8%03x-%012lx", static_cast<unsigned long>(i),
                   static_cast<unsigned>(getpid() & 0xffff), static_cast<unsigned>(i & 0xfff),
-                  static_cast<unsigned>((i >> 12) & 0xfff), static_cast<unsigned long>(i * 2654435761UL) & 0xffffffffffffUL);
-    const int n = std::snprintf(payload, sizeof payload,
-                                "{\"order_id\":\"%s\",\"user\":\"%s\",\"item\":\"%s\",\"quantity\":%ld,"
-                                "\"schema_version\":1}",
-                                key, users[i % 4], items[i % 5], i % 5 + 1);
+                  static_cast<unsigned>((i >> 12) & 0xfff),
+                  static_cast<unsigned long>(i * 2654435761UL) & 0xffffffffffffUL);
+    const int n =
+        std::snprintf(payload, sizeof payload,
+                      "{\"order_id\":\"%s\",\"user\":\"%s\",\"item\":\"%s\",\"quantity\":%ld,"
+                      "\"schema_version\":1}",
+                      key, users[i % 4], items[i % 5], i % 5 + 1);
     for (;;) {
-      const rd_kafka_resp_err_t e = rd_kafka_producev(
-          producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key, 36),
-          RD_KAFKA_V_VALUE(payload, static_cast<size_t>(n)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_END);
+      const rd_kafka_resp_err_t e =
+          rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key, 36),
+                            RD_KAFKA_V_VALUE(payload, static_cast<size_t>(n)),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         std::fprintf(stderr, "e2e_floor: produce: %s\n", rd_kafka_err2str(e));
@@ -195,8 +212,12 @@ int main(int argc, char** argv) {
     }
     rd_kafka_poll(producer, 0);
     next.tv_nsec += interval_ns;
-    while (next.tv_nsec >= 1000000000L) { next.tv_nsec -= 1000000000L; ++next.tv_sec; }
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr) == EINTR) {}
+    while (next.tv_nsec >= 1000000000L) {
+      next.tv_nsec -= 1000000000L;
+      ++next.tv_sec;
+    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr) == EINTR) {
+    }
   }
   rd_kafka_flush(producer, 30000);
   producer_done_at.store(wall_ms());
@@ -212,17 +233,20 @@ int main(int argc, char** argv) {
     return static_cast<double>(sorted[std::min(idx, sorted.size() - 1)]);
   };
   double sum = 0;
-  for (int64_t s : samples) sum += static_cast<double>(s);
-  std::printf("{\"linger_ms\":%s,\"rate\":%.0f,\"count\":%ld,\"delivered\":%ld,\"failed\":%ld,"
-              "\"received\":%zu,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,"
-              "\"exact_p50_ms\":%.0f,\"exact_p99_ms\":%.0f,\"exact_p999_ms\":%.0f,"
-              "\"max_ms\":%.0f,\"mean_ms\":%.3f,\"buckets\":[",
-              linger.c_str(), rate, count, delivered.load(), failed.load(), samples.size(),
-              prom_quantile(0.5, bounds, buckets) * 1000, prom_quantile(0.99, bounds, buckets) * 1000,
-              prom_quantile(0.999, bounds, buckets) * 1000, exact(0.5), exact(0.99), exact(0.999),
-              sorted.empty() ? NAN : static_cast<double>(sorted.back()),
-              samples.empty() ? NAN : sum / static_cast<double>(samples.size()));
-  for (std::size_t i = 0; i < buckets.size(); ++i) std::printf("%s%ld", i ? "," : "", buckets[i]);
+  for (int64_t s : samples)
+    sum += static_cast<double>(s);
+  std::printf(
+      "{\"linger_ms\":%s,\"rate\":%.0f,\"count\":%ld,\"delivered\":%ld,\"failed\":%ld,"
+      "\"received\":%zu,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,"
+      "\"exact_p50_ms\":%.0f,\"exact_p99_ms\":%.0f,\"exact_p999_ms\":%.0f,"
+      "\"max_ms\":%.0f,\"mean_ms\":%.3f,\"buckets\":[",
+      linger.c_str(), rate, count, delivered.load(), failed.load(), samples.size(),
+      prom_quantile(0.5, bounds, buckets) * 1000, prom_quantile(0.99, bounds, buckets) * 1000,
+      prom_quantile(0.999, bounds, buckets) * 1000, exact(0.5), exact(0.99), exact(0.999),
+      sorted.empty() ? NAN : static_cast<double>(sorted.back()),
+      samples.empty() ? NAN : sum / static_cast<double>(samples.size()));
+  for (std::size_t i = 0; i < buckets.size(); ++i)
+    std::printf("%s%ld", i ? "," : "", buckets[i]);
   std::printf("]}\n");
 
   rd_kafka_destroy(producer);
