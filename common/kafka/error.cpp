@@ -28,6 +28,16 @@ bool is_queue_full(const boost::system::error_code& ec) noexcept {
   return ec.category() == error_category() && ec.value() == RD_KAFKA_RESP_ERR__QUEUE_FULL;
 }
 
+bool is_all_brokers_down(const boost::system::error_code& ec) noexcept {
+  return ec.category() == error_category() && ec.value() == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
+}
+
+bool is_unknown_topic(const boost::system::error_code& ec) noexcept {
+  return ec.category() == error_category() &&
+         (ec.value() == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+          ec.value() == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC);
+}
+
 bool is_fatal(const boost::system::error_code& ec) noexcept {
   return ec.category() == error_category() && ec.value() == RD_KAFKA_RESP_ERR__FATAL;
 }

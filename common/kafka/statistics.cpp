@@ -4,6 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "common/kafka/error.hpp"
+
 namespace order_tracker::kafka {
 namespace {
 
@@ -19,6 +21,19 @@ std::int64_t int_of(const boost::json::object& o, std::string_view key, std::int
 
 bool statistics::any_broker_up() const {
   return std::any_of(brokers.begin(), brokers.end(), [](const auto& b) { return b.up; });
+}
+
+bool broker_reachability::on_error(const boost::system::error_code& ec) {
+  if (!is_all_brokers_down(ec) || !up_) return false;
+  up_ = false;
+  return true;
+}
+
+bool broker_reachability::on_statistics(const statistics& s) {
+  const bool up = s.any_broker_up();
+  const bool changed = up != up_;
+  up_ = up;
+  return changed;
 }
 
 std::optional<statistics> parse_statistics(std::string_view json) {

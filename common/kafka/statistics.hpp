@@ -2,6 +2,7 @@
 /// The parts of librdkafka's statistics JSON (STATISTICS.md) that readiness checks and /metrics
 /// use. Pure: parsing only.
 
+#include <boost/system/error_code.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,6 +39,19 @@ struct statistics {
 
   /// At least one broker of the cluster has an open connection.
   bool any_broker_up() const;
+};
+
+/// Whether a client can reach its cluster, from client errors (all brokers down) and from the
+/// broker states in each statistics document. Both services base /readyz on it.
+class broker_reachability {
+ public:
+  bool up() const { return up_; }
+  /// Returns true when the state changed (worth a log line).
+  bool on_error(const boost::system::error_code& ec);
+  bool on_statistics(const statistics& s);
+
+ private:
+  bool up_ = true;
 };
 
 /// Parses one statistics document; empty if it is not the expected JSON.

@@ -142,7 +142,7 @@ std::string order_service::not_ready_reason() const {
   if (stopping_) return "shutting down";
   if (producer_.failed()) return "fatal producer error: " + last_kafka_error_;
   if (!topic_ready_) return "topic " + options_.common.kafka.topic + " not ensured yet";
-  if (!brokers_up_)
+  if (!brokers_.up())
     return "no broker reachable" + (last_kafka_error_.empty() ? "" : ": " + last_kafka_error_);
   return {};
 }
@@ -150,7 +150,7 @@ std::string order_service::not_ready_reason() const {
 void order_service::on_kafka_error(const boost::system::error_code& ec, std::string_view reason,
                                    bool fatal) {
   last_kafka_error_ = std::string(reason);
-  if (ec.value() == -187 /* RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN */) brokers_up_ = false;
+  brokers_.on_error(ec);
   if (fatal) {
     log::error("kafka", "fatal producer error: {} ({}): not taking orders any more", reason,
                ec.message());
@@ -164,10 +164,9 @@ void order_service::on_kafka_error(const boost::system::error_code& ec, std::str
 void order_service::on_stats(std::string_view json) {
   const auto stats = kafka::parse_statistics(json);
   if (!stats) return;
-  const bool up = stats->any_broker_up();
-  if (up != brokers_up_)
-    log::info("order", "{}", up ? "broker reachable again" : "no broker reachable");
-  brokers_up_ = up;
+  if (brokers_.on_statistics(*stats)) {
+    log::info("order", "{}", brokers_.up() ? "broker reachable again" : "no broker reachable");
+  }
   for (const auto& b : stats->brokers) {
     metrics_
         .gauge("kafka_broker_up", "1 when the connection to the broker is up", {{"broker", b.name}})

@@ -13,6 +13,7 @@
 #include "common/http/server.hpp"
 #include "common/kafka/admin.hpp"
 #include "common/kafka/producer.hpp"
+#include "common/kafka/statistics.hpp"
 #include "common/observability/metrics.hpp"
 #include "services/order/generator.hpp"
 #include "services/order/idempotency_cache.hpp"
@@ -62,12 +63,12 @@ class order_service {
   boost::asio::steady_timer summary_timer_;
   std::chrono::milliseconds retry_backoff_{250};
   std::string last_kafka_error_;
+  kafka::broker_reachability brokers_;
   std::uint64_t generated_delivered_ = 0;
   std::uint64_t generated_failed_ = 0;
   std::uint64_t accepted_at_last_summary_ = 0;
   std::uint64_t rejected_at_last_summary_ = 0;
   bool topic_ready_ = false;
-  bool brokers_up_ = true;
   bool log_each_delivery_ = false;
   bool stopping_ = false;
   bool http_drained_ = true;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/events/order_placed.hpp"
+#include "common/kafka/error.hpp"
 #include "common/kafka/statistics.hpp"
 #include "common/observability/log.hpp"
 
@@ -15,9 +16,6 @@ constexpr std::chrono::seconds tick_interval{1};
 constexpr std::chrono::seconds summary_interval{10};
 constexpr std::chrono::milliseconds retry_backoff{1000};
 constexpr std::chrono::milliseconds admin_timeout{10'000};
-constexpr int rd_kafka_resp_err_unknown_topic_or_part = 3;
-constexpr int rd_kafka_resp_err_unknown_topic = -188;
-constexpr int rd_kafka_resp_err_all_brokers_down = -187;
 
 std::string describe(const std::vector<kafka::topic_partition>& parts) {
   std::string out;
@@ -157,7 +155,6 @@ void tracker_service::ensure_dlq_topic() {
                       [this](const boost::system::error_code& ec, const std::string& detail) {
                         if (stopping_) return;
                         if (!ec) {
-                          dlq_ready_ = true;
                           return log::info("tracker", "dead-letter topic {} is ready",
                                            options_.dlq_topic);
                         }
@@ -310,11 +307,10 @@ void tracker_service::on_revoked(const std::vector<kafka::topic_partition>& part
 void tracker_service::on_kafka_error(const boost::system::error_code& ec, std::string_view reason,
                                      bool fatal) {
   last_kafka_error_ = std::string(reason);
-  if (ec.value() == rd_kafka_resp_err_unknown_topic_or_part ||
-      ec.value() == rd_kafka_resp_err_unknown_topic) {
+  if (kafka::is_unknown_topic(ec)) {
     topic_missing_ = true;
   }
-  if (ec.value() == rd_kafka_resp_err_all_brokers_down) brokers_up_ = false;
+  brokers_.on_error(ec);
   if (fatal) {
     log::error("kafka", "fatal Kafka error: {} ({})", reason, ec.message());
     exit_code_ = 1;
@@ -326,10 +322,9 @@ void tracker_service::on_kafka_error(const boost::system::error_code& ec, std::s
 void tracker_service::on_stats(std::string_view json) {
   const auto stats = kafka::parse_statistics(json);
   if (!stats) return;
-  const bool up = stats->any_broker_up();
-  if (up != brokers_up_)
-    log::info("tracker", "{}", up ? "broker reachable again" : "no broker reachable");
-  brokers_up_ = up;
+  if (brokers_.on_statistics(*stats)) {
+    log::info("tracker", "{}", brokers_.up() ? "broker reachable again" : "no broker reachable");
+  }
   metrics_.clear_family("kafka_consumer_lag");
   for (const auto& p : stats->partitions) {
     if (p.consumer_lag < 0) continue;
@@ -342,7 +337,7 @@ void tracker_service::on_stats(std::string_view json) {
 
 std::string tracker_service::not_ready_reason() const {
   if (stopping_) return "shutting down";
-  if (!brokers_up_)
+  if (!brokers_.up())
     return "no broker reachable" + (last_kafka_error_.empty() ? "" : ": " + last_kafka_error_);
   if (topic_missing_) return "topic " + options_.common.kafka.topic + " does not exist (yet)";
   if (!joined_) return "waiting for the consumer group to assign partitions";

@@ -15,6 +15,7 @@
 #include "common/kafka/admin.hpp"
 #include "common/kafka/consumer.hpp"
 #include "common/kafka/producer.hpp"
+#include "common/kafka/statistics.hpp"
 #include "common/observability/metrics.hpp"
 #include "services/tracker/dead_letter.hpp"
 #include "services/tracker/order_view.hpp"
@@ -75,10 +76,9 @@ class tracker_service {
   observability::counter& invalid_;
   observability::histogram& end_to_end_;
   std::string last_kafka_error_;
+  kafka::broker_reachability brokers_;
   bool joined_ = false;
   bool topic_missing_ = false;
-  bool brokers_up_ = true;
-  bool dlq_ready_ = false;
   bool stopping_ = false;
   bool consumer_closed_ = false;
   bool http_drained_ = true;

@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE statistics
 #include <boost/test/unit_test.hpp>
 
+#include "common/kafka/error.hpp"
+
 // Helpers for finding entries by name.
 #include <algorithm>
 #include <string>
@@ -428,3 +430,18 @@ BOOST_AUTO_TEST_CASE(sections_of_the_wrong_shape_are_skipped_without_failing) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(reachability_follows_all_brokers_down_and_the_next_statistics) {
+  order_tracker::kafka::broker_reachability r;
+  BOOST_TEST(r.up());
+  BOOST_TEST(r.on_error(order_tracker::kafka::make_error(-187)));  // _ALL_BROKERS_DOWN
+  BOOST_TEST(!r.up());
+  BOOST_TEST(!r.on_error(order_tracker::kafka::make_error(-187)));  // no change, nothing to log
+  order_tracker::kafka::statistics s;
+  s.brokers.push_back({"127.0.0.1:9092/1", 1, true, 0, 0});
+  BOOST_TEST(r.on_statistics(s));
+  BOOST_TEST(r.up());
+  s.brokers.front().up = false;
+  BOOST_TEST(r.on_statistics(s));
+  BOOST_TEST(!r.up());
+}
