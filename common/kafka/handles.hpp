@@ -28,6 +28,7 @@ using error_ptr = holder<rd_kafka_error_t, rd_kafka_error_destroy>;
 using new_topic_ptr = holder<rd_kafka_NewTopic_t, rd_kafka_NewTopic_destroy>;
 using admin_options_ptr = holder<rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy>;
 using headers_ptr = holder<rd_kafka_headers_t, rd_kafka_headers_destroy>;
+using topic_ptr = holder<rd_kafka_topic_t, rd_kafka_topic_destroy>;
 
 /// The client handle. Destroying it joins librdkafka's threads, so it is destroyed last, after
 /// every queue and event that refers to it.

@@ -1,6 +1,9 @@
 #include "common/kafka/producer.hpp"
 
 #include <array>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/kafka/client_config.hpp"
 #include "common/kafka/error.hpp"
@@ -44,6 +47,18 @@ struct producer::impl {
   detail::handle_ptr handle;  // destroyed last: joins librdkafka's threads
   detail::queue_ptr main_queue;
   std::unique_ptr<detail::queue_waker> waker;
+  // Topic handles by name: naming the topic on every send costs a lookup under librdkafka's lock.
+  std::vector<std::pair<std::string, detail::topic_ptr>> topics;
+
+  rd_kafka_topic_t* topic(std::string_view name) {
+    for (const auto& [n, t] : topics) {
+      if (n == name) return t.get();
+    }
+    const std::string owned(name);
+    detail::topic_ptr t(rd_kafka_topic_new(handle.get(), owned.c_str(), nullptr));
+    if (!t) return nullptr;
+    return topics.emplace_back(owned, std::move(t)).second.get();
+  }
 };
 
 producer::producer(boost::asio::io_context& io, const config::kafka_options& options,
@@ -69,6 +84,7 @@ producer::producer(boost::asio::io_context& io, const config::kafka_options& opt
 
 producer::~producer() {
   impl_->waker->stop();
+  impl_->topics.clear();  // before the handle they belong to
   const auto left = rd_kafka_outq_len(impl_->handle.get());
   if (left > 0)
     log::warn("kafka", "producer destroyed with {} messages or reports outstanding", left);
@@ -98,14 +114,15 @@ boost::system::error_code producer::send(std::string_view topic, std::string_vie
                           h.value.data(), static_cast<ssize_t>(h.value.size()));
     }
   }
-  auto handler = std::make_unique<delivery_handler>(std::move(on_delivered));
-  const std::string topic_name(topic);
-  const rd_kafka_resp_err_t err =
-      rd_kafka_producev(impl_->handle.get(), RD_KAFKA_V_TOPIC(topic_name.c_str()),
-                        RD_KAFKA_V_KEY(key.data(), key.size()),
-                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs.get()),
-                        RD_KAFKA_V_OPAQUE(handler.get()), RD_KAFKA_V_END);
+  rd_kafka_topic_t* rkt = impl_->topic(topic);
+  if (rkt == nullptr) return make_error(rd_kafka_last_error());
+  std::unique_ptr<delivery_handler> handler;
+  if (on_delivered) handler = std::make_unique<delivery_handler>(std::move(on_delivered));
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      impl_->handle.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key.data(), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs.get()),
+      RD_KAFKA_V_OPAQUE(handler.get()), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (err == RD_KAFKA_RESP_ERR__FATAL) failed_ = true;
     return make_error(err);
@@ -125,15 +142,17 @@ void producer::drain() {
         delivered_any = true;
         while (const rd_kafka_message_t* m = rd_kafka_event_message_next(ev.get())) {
           std::unique_ptr<delivery_handler> handler(static_cast<delivery_handler*>(m->_private));
-          if (!handler || !*handler) continue;
+          const auto& sink = handler ? *handler : events_.on_unowned_delivery;
+          if (!sink) continue;
           delivery_report report;
           if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) report.error = make_error(m->err);
           report.partition = m->partition;
           report.offset = m->offset;
           report.latency = std::chrono::microseconds(rd_kafka_message_latency(m));
           report.status = to_persistence(rd_kafka_message_status(m));
+          report.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
           try {
-            (*handler)(report);
+            sink(report);
           } catch (const std::exception& e) {
             log::error("kafka", "delivery handler threw: {}", e.what());
           }

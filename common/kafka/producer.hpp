@@ -35,6 +35,7 @@ struct delivery_report {
   std::int64_t offset = -1;
   std::chrono::microseconds latency{0};  ///< from send() to the broker's acknowledgement
   persistence status = persistence::not_persisted;
+  std::string_view key;  ///< the message's key, valid during the call only
 };
 
 using delivery_handler = std::function<void(const delivery_report&)>;
@@ -48,6 +49,9 @@ struct producer_events {
       on_error;
   /// librdkafka's statistics JSON, every statistics.interval.ms when that is set.
   std::function<void(std::string_view json)> on_stats;
+  /// The report of every message sent without a handler of its own. One sink for all costs
+  /// nothing per message, where a handler per message is an allocation at full rate.
+  std::function<void(const delivery_report&)> on_unowned_delivery;
 };
 
 class producer {
@@ -61,9 +65,10 @@ class producer {
   producer(const producer&) = delete;
   producer& operator=(const producer&) = delete;
 
-  /// Queues one message. On success `on_delivered` runs exactly once, later, on the io thread. On
-  /// failure nothing is queued, the handler is not called, and the error says why (is_queue_full:
-  /// back off until on_progress; is_fatal: the producer is done).
+  /// Queues one message. On success `on_delivered` (or, when it is empty, the producer's
+  /// on_unowned_delivery) runs exactly once, later, on the io thread. On failure nothing is
+  /// queued, no handler is called, and the error says why (is_queue_full: back off until
+  /// on_progress; is_fatal: the producer is done).
   boost::system::error_code send(std::string_view topic, std::string_view key,
                                  std::string_view value, std::span<const header> headers,
                                  delivery_handler on_delivered);

@@ -33,21 +33,29 @@ boost::system::error_code order_publisher::publish(const events::order_placed& o
   const auto key = events::uuid_chars(order.order_id);
   const kafka::header headers[] = {{traceparent_header, traceparent}};
   const auto hdrs = traceparent.empty() ? std::span<const kafka::header>{} : std::span(headers);
+  kafka::delivery_handler handler;
+  if (done) {
+    handler = [this, done = std::move(done)](const kafka::delivery_report& r) {
+      record(r);
+      done(r);
+    };
+  }
   auto ec = producer_.send(topic_, std::string_view(key.data(), key.size()), encoded_, hdrs,
-                           [this, done = std::move(done)](const kafka::delivery_report& r) {
-                             --in_flight_;
-                             if (r.error) {
-                               failed_.inc();
-                             } else {
-                               delivered_.inc();
-                               const auto s = std::chrono::duration<double>(r.latency).count();
-                               latency_.observe(s);
-                               window_->observe(s);
-                             }
-                             done(r);
-                           });
+                           std::move(handler));
   if (!ec) ++in_flight_;
   return ec;
+}
+
+void order_publisher::record(const kafka::delivery_report& r) {
+  --in_flight_;
+  if (r.error) {
+    failed_.inc();
+    return;
+  }
+  delivered_.inc();
+  const auto s = std::chrono::duration<double>(r.latency).count();
+  latency_.observe(s);
+  window_->observe(s);
 }
 
 order_publisher::window order_publisher::take_window() {

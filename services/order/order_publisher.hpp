@@ -25,9 +25,14 @@ class order_publisher {
   using done_fn = std::function<void(const kafka::delivery_report&)>;
 
   /// Queues the event; `done` runs once with the broker's verdict. An immediate failure is
-  /// returned instead and `done` never runs (kafka::is_queue_full: try again soon).
+  /// returned instead and `done` never runs (kafka::is_queue_full: try again soon). With an empty
+  /// `done` the verdict goes to the producer's on_unowned_delivery, which must pass it to
+  /// record(): the generator's path, with no allocation per order.
   boost::system::error_code publish(const events::order_placed& order, std::string_view traceparent,
                                     done_fn done);
+
+  /// Accounts for one verdict: in-flight count, delivered/failed counters, latency.
+  void record(const kafka::delivery_report& r);
 
   const std::string& topic() const { return topic_; }
   std::uint64_t in_flight() const { return in_flight_; }

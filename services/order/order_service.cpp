@@ -42,6 +42,8 @@ order_service::order_service(boost::asio::io_context& io, order_options options)
                     .on_error = [this](const boost::system::error_code& ec, std::string_view reason,
                                        bool fatal) { on_kafka_error(ec, reason, fatal); },
                     .on_stats = [this](std::string_view json) { on_stats(json); },
+                    .on_unowned_delivery =
+                        [this](const kafka::delivery_report& r) { on_generated_delivery(r); },
                 }),
       admin_(io, producer_),
       publisher_(producer_, options_.common.kafka.topic, metrics_),
@@ -184,21 +186,23 @@ void order_service::on_stats(std::string_view json) {
       .set(static_cast<double>(stats->queued_bytes));
 }
 
+void order_service::on_generated_delivery(const kafka::delivery_report& r) {
+  publisher_.record(r);
+  if (r.error) {
+    ++generated_failed_;
+    log::error("order", "order {} failed: {}", r.key, r.error.message());
+    return;
+  }
+  ++generated_delivered_;
+  if (log_each_delivery_) {
+    log::info("order", "Delivered order {} to {} : partition {} : at offset {}", r.key,
+              publisher_.topic(), r.partition, r.offset);
+  }
+}
+
 bool order_service::publish_generated(const events::order_placed& order) {
-  const auto ec =
-      publisher_.publish(order, {}, [this, id = order.order_id](const kafka::delivery_report& r) {
-        if (r.error) {
-          ++generated_failed_;
-          log::error("order", "order {} failed: {}", boost::uuids::to_string(id),
-                     r.error.message());
-          return;
-        }
-        ++generated_delivered_;
-        if (log_each_delivery_) {
-          log::info("order", "Delivered order {} to {} : partition {} : at offset {}",
-                    boost::uuids::to_string(id), publisher_.topic(), r.partition, r.offset);
-        }
-      });
+  // No handler: the verdict comes to on_generated_delivery, keyed by the order id.
+  const auto ec = publisher_.publish(order, {}, nullptr);
   if (!ec) return true;
   if (kafka::is_queue_full(ec)) return false;
   ++generated_failed_;

@@ -39,6 +39,7 @@ class order_service {
   void ensure_topic();
   void on_topic(const boost::system::error_code& ec, const std::string& detail);
   bool publish_generated(const events::order_placed& order);
+  void on_generated_delivery(const kafka::delivery_report& r);
   void on_kafka_error(const boost::system::error_code& ec, std::string_view reason, bool fatal);
   void on_stats(std::string_view json);
   std::string not_ready_reason() const;

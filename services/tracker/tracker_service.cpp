@@ -50,6 +50,7 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
               .on_error = [this](const boost::system::error_code& ec, std::string_view reason,
                                  bool fatal) { on_kafka_error(ec, reason, fatal); },
               .on_stats = nullptr,
+              .on_unowned_delivery = nullptr,
           }),
       admin_(io, dlq_producer_),
       consumer_(

@@ -4,6 +4,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
@@ -77,6 +78,31 @@ BOOST_AUTO_TEST_CASE(delivery_reports_arrive_through_the_event_loop_for_every_me
   BOOST_TEST(run_until(io, [&] { return delivered + failed == count; }));
   BOOST_TEST(delivered == count);
   BOOST_TEST(failed == 0);
+  producer.stop();
+}
+
+BOOST_AUTO_TEST_CASE(messages_without_a_handler_report_to_the_producer_sink_with_their_key) {
+  mock_cluster mock;
+  boost::asio::io_context io;
+  std::vector<std::string> keys;
+  int owned = 0;
+  kafka::producer_events events;
+  events.on_unowned_delivery = [&](const kafka::delivery_report& r) {
+    BOOST_TEST(!r.error);
+    keys.emplace_back(r.key);
+  };
+  kafka::producer producer(io, mock.options(), {{"linger.ms", "1"}}, std::move(events));
+  for (int i = 0; i < 100; ++i)
+    BOOST_REQUIRE(!producer.send("orders", std::to_string(i), "{}", {}, {}));
+  BOOST_REQUIRE(!producer.send("orders", "mine", "{}", {},
+                               [&](const kafka::delivery_report& r) { owned += r.key == "mine"; }));
+  BOOST_TEST(run_until(io, [&] { return keys.size() == 100 && owned == 1; }));
+  std::sort(keys.begin(), keys.end());
+  std::vector<std::string> expected;
+  for (int i = 0; i < 100; ++i)
+    expected.push_back(std::to_string(i));
+  std::sort(expected.begin(), expected.end());
+  BOOST_TEST(keys == expected, boost::test_tools::per_element());
   producer.stop();
 }
 
