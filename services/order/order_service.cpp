@@ -143,9 +143,11 @@ void order_service::on_topic(const boost::system::error_code& ec, const std::str
 std::string order_service::not_ready_reason() const {
   if (stopping_) return "shutting down";
   if (producer_.failed()) return "fatal producer error: " + last_kafka_error_;
-  if (!topic_ready_) return "topic " + options_.common.kafka.topic + " not ensured yet";
+  // The broker first: when it cannot be reached (or refuses our credentials) that is also why the
+  // topic is not ensured, and the broker's error is the one an operator can act on.
   if (!brokers_.up())
     return "no broker reachable" + (last_kafka_error_.empty() ? "" : ": " + last_kafka_error_);
+  if (!topic_ready_) return "topic " + options_.common.kafka.topic + " not ensured yet";
   return {};
 }
 

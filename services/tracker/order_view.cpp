@@ -13,9 +13,17 @@ namespace {
 
 namespace json = boost::json;
 
+// Items and users are free text from clients: past this many distinct names per partition, new
+// names are totalled under other_key, so that the totals cannot grow without bound.
+constexpr std::size_t max_named_totals = 10'000;
+
 template <class Map>
 void add_to(Map& map, std::string_view key, std::int64_t quantity) {
   auto it = map.find(key);
+  if (it == map.end()) {
+    if (map.size() >= max_named_totals) key = other_key;
+    it = map.find(key);
+  }
   if (it == map.end()) {
     // Only the first order of an item or user in a partition builds a string.
     it = map.emplace(std::string(key), totals{}).first;

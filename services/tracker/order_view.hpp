@@ -106,6 +106,9 @@ struct view_counters {
   friend bool operator==(const view_counters&, const view_counters&) = default;
 };
 
+/// Where totals go for items and users beyond the first 10,000 distinct ones of a partition.
+inline constexpr std::string_view other_key = "(others)";
+
 /// The counters and the totals of the partitions owned now, for GET /stats.
 struct view_stats {
   view_counters counters;

@@ -34,6 +34,9 @@ std::vector<config::property> consumer_defaults() {
       // A topic created after we subscribed is noticed within seconds, not minutes.
       {"topic.metadata.refresh.interval.ms", "5000"},
       {"reconnect.backoff.max.ms", "2000"},
+      // Prefetch per partition is bounded by bytes; librdkafka's 64 MiB default would dominate the
+      // service's memory, and 8 MiB still keeps a full rate fed.
+      {"queued.max.messages.kbytes", "8192"},
   };
 }
 

@@ -149,6 +149,25 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(bounded_memory)
 
+BOOST_AUTO_TEST_CASE(
+    past_ten_thousand_distinct_users_in_a_partition_new_ones_are_totalled_as_others) {
+  order_view view(0, 20'100);
+  for (int i = 0; i < 10'000; ++i)
+    view.apply(order(i, "user" + std::to_string(i), "Shoes", 1), live(0, i));
+  view.apply(order(10'000, "late", "Shoes", 2), live(0, 10'000));
+  view.apply(order(10'001, "later", "Shoes", 3), live(0, 10'001));
+  view.apply(order(10'002, "user7", "Shoes", 4), live(0, 10'002));  // known: keeps its name
+  view.apply(order(10'003, "elsewhere", "Shoes", 5), live(1, 0));   // another partition's budget
+
+  const auto s = view.stats();
+  BOOST_TEST(s.by_user.size() == 10'002u);
+  BOOST_TEST(s.by_user.count("late") == 0u);
+  BOOST_TEST(s.by_user.at(std::string(tracker::other_key)) == tot(2, 5));
+  BOOST_TEST(s.by_user.at("user7") == tot(2, 5));
+  BOOST_TEST(s.by_user.at("elsewhere") == tot(1, 5));
+  BOOST_TEST(s.by_item.at("Shoes") == tot(10'004, 10'000 + 2 + 3 + 4 + 5));
+}
+
 BOOST_AUTO_TEST_CASE(at_the_cap_the_oldest_order_loses_its_detail_is_counted_and_stays_in_totals) {
   order_view view(3, 10);
   for (std::uint64_t n = 1; n <= 5; ++n) {
