@@ -38,6 +38,7 @@ STEADY_S = int(os.environ.get("BENCH_STEADY_S", "300"))
 STEADY_RATE = int(os.environ.get("BENCH_STEADY_RATE", "1000"))
 WRK_C = int(os.environ.get("BENCH_WRK_C", "64"))
 WRK_D = int(os.environ.get("BENCH_WRK_D", "10"))
+WARM_S = float(os.environ.get("BENCH_WARM_S", "3"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 TMP = tempfile.mkdtemp(prefix="ot-bench-")
@@ -88,8 +89,9 @@ def parse_time_v(path):
     return out
 
 
-def run_timed(name, cmd, env=None, stdout_path=None, timeout=900):
-    """Runs cmd under /usr/bin/time -v; returns wall (our monotonic clock), cpu, peak RSS."""
+def run_timed(name, cmd, env=None, stdout_path=None, timeout=900, at=None):
+    """Runs cmd under /usr/bin/time -v; returns wall (our monotonic clock), cpu, peak RSS.
+    at=(seconds, fn): calls fn() that long after the start, if the process still runs."""
     tfile = os.path.join(TMP, f"{name}.time")
     out = open(stdout_path or os.path.join(TMP, f"{name}.out"), "w")
     err = open(os.path.join(TMP, f"{name}.err"), "w")
@@ -98,6 +100,11 @@ def run_timed(name, cmd, env=None, stdout_path=None, timeout=900):
     p = subprocess.Popen(["/usr/bin/time", "-v", "-o", tfile] + cmd, stdout=out, stderr=err,
                          env=full_env)
     children.append(p)
+    if at:
+        try:
+            p.wait(timeout=at[0])
+        except subprocess.TimeoutExpired:
+            at[1]()
     try:
         rc = p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -262,11 +269,11 @@ def m1_kcat_produce(lines):
     log(f"1 kcat produce: {got} in {r['wall_s']:.2f}s = {got / r['wall_s']:.0f}/s")
 
 
-def order_gen(name, topic, count, rate=0, partitions=3, extra=()):
+def order_gen(name, topic, count, rate=0, partitions=3, extra=(), at=None):
     cmd = [ORDER, "--bootstrap-servers", BOOT, "--topic", topic, "--partitions", str(partitions),
            "--generate-rate", str(rate), "--count", str(count), "--no-http", "--log-level", "warn",
            *extra]
-    return run_timed(name, cmd)
+    return run_timed(name, cmd, at=at)
 
 
 def m2_order_generator():
@@ -407,12 +414,23 @@ def m5_consume():
 
 
 def e2e_run(name, topic, rate, seconds, trackers):
-    """Order generator at a fixed rate; trackers already ready. Returns quantiles + costs."""
-    before = [e2e_hist(port) for _, port in trackers]
+    """Order generator at a fixed rate for WARM_S + seconds; trackers already ready. The latency
+    histogram and the costs count from WARM_S on: the first orders of a fresh producer wait for
+    its producer id and the topic's metadata (up to ~1 s), which is start-up, not steady state.
+    Returns quantiles + costs."""
     base = sum(tracker_orders(port) for _, port in trackers)
-    cpu0 = [proc_sample(p.pid)["cpu_s"] for p, _ in trackers]
-    count = int(rate * seconds)
-    r = order_gen(name, topic, count, rate=rate)
+    count = int(rate * (WARM_S + seconds))
+    snap = {}
+
+    def warmed_up():
+        snap["before"] = [e2e_hist(port) for _, port in trackers]
+        snap["cpu0"] = [proc_sample(p.pid)["cpu_s"] for p, _ in trackers]
+        snap["tracked"] = sum(tracker_orders(port) for _, port in trackers) - base
+
+    r = order_gen(name, topic, count, rate=rate, at=(WARM_S, warmed_up))
+    if "before" not in snap:
+        raise RuntimeError(f"{name}: the generator ended within its warm-up")
+    before, cpu0 = snap["before"], snap["cpu0"]
     deadline = time.monotonic() + 60
     while sum(tracker_orders(port) for _, port in trackers) - base < count:
         if time.monotonic() > deadline:
@@ -426,7 +444,8 @@ def e2e_run(name, topic, rate, seconds, trackers):
     q = quantiles_ms(h)
     q["buckets_nonzero"] = [[le, int(c - (h[1][i - 1] if i else 0))] for i, (le, c) in
                             enumerate(zip(*h)) if c - (h[1][i - 1] if i else 0) > 0]
-    q.update(rate=rate, orders=count, order_wall_s=r["wall_s"], order_cpu_s=r["cpu_s"],
+    q.update(rate=rate, orders=count, warm_up_s=WARM_S, measured_orders=count - snap["tracked"],
+             order_wall_s=r["wall_s"], order_cpu_s=r["cpu_s"],
              order_maxrss_mib=r.get("maxrss_mib"),
              tracker_cpu_s=sum(s["cpu_s"] - c for s, c in zip(samples, cpu0)),
              tracker_maxrss_mib=max(s["hwm_mib"] for s in samples))
