@@ -11,6 +11,9 @@ packages=(
   openjdk-17-jdk-headless maven
   python3 python3-confluent-kafka python3-yaml
   clang-format clang-tidy
+  # tests/fuzz/run.sh: libFuzzer needs clang; Debian 12 keeps clang 14's libFuzzer, ASan and UBSan
+  # runtimes in libclang-rt-14-dev, only recommended by clang, which --no-install-recommends skips.
+  clang libclang-rt-14-dev
 )
 
 missing=()
