@@ -91,7 +91,10 @@ void order_api::refused_by_server(bh::status status) {
 void order_api::reject(const http::responder& respond, bh::status status, std::string_view reason,
                        std::string_view error, std::string_view field) {
   count_rejection(reason);
-  auto res = http::json_error(status, error, field);
+  // `reason` is the stable, machine-readable code (a client tells "not sent" from "unknown" by it).
+  boost::json::object body{{"error", error}, {"reason", reason}};
+  if (!field.empty()) body["field"] = field;
+  auto res = http::json_response(status, body);
   if (status == bh::status::service_unavailable)
     res.set(bh::field::retry_after, retry_after_seconds);
   respond(std::move(res));
@@ -160,8 +163,15 @@ void order_api::publish(events::order_placed&& order, std::string traceparent, s
           log::warn("order", "order {} not confirmed: {}", boost::uuids::to_string(id),
                     r.error.message());
           if (!key.empty()) idempotency_.abandon(key);
+          // Clients must know whether a retry can duplicate the order: a message that may have
+          // reached the broker before the failure is an unknown outcome, not a failure.
+          if (r.status != kafka::persistence::not_persisted) {
+            return reject(respond, bh::status::service_unavailable, "delivery_unknown",
+                          "the broker may or may not have the order " +
+                              boost::uuids::to_string(id) + ": " + r.error.message());
+          }
           return reject(respond, bh::status::service_unavailable, "delivery_failed",
-                        "the broker did not confirm the order: " + r.error.message());
+                        "the broker did not take the order: " + r.error.message());
         }
         accepted_.inc();
         boost::json::object body{{"order_id", boost::uuids::to_string(id)},

@@ -10,6 +10,7 @@ std::optional<order_options> parse_order_options(int argc, const char* const arg
   double rate = -1;
   long delivery_ms = o.delivery_timeout.count();
   long shutdown_ms = o.shutdown_timeout.count();
+  long stall_ms = o.stall_timeout.count();
   config::command_line cli(
       "order-service",
       "Publishes OrderPlaced events on Kafka: from HTTP clients and/or a generator.");
@@ -28,6 +29,8 @@ std::optional<order_options> parse_order_options(int argc, const char* const arg
           "give up on an order the broker has not confirmed after this long");
   cli.add("shutdown-timeout-ms", shutdown_ms, "SHUTDOWN_TIMEOUT_MS",
           "on SIGTERM, how long to wait for outstanding deliveries");
+  cli.add("stall-timeout-ms", stall_ms, "STALL_TIMEOUT_MS",
+          "not ready (503 at once) while orders have waited this long with no broker verdict");
   long idem_s = o.idempotency_window.count();
   bool no_http = false;
   cli.add("max-body-bytes", o.max_body_bytes, "MAX_BODY_BYTES",
@@ -50,6 +53,7 @@ std::optional<order_options> parse_order_options(int argc, const char* const arg
     throw config::config_error("--replication-factor: must be at least 1");
   if (o.min_insync_replicas < 0) throw config::config_error("--min-insync-replicas: must be >= 0");
   if (delivery_ms < 1) throw config::config_error("--delivery-timeout-ms: must be positive");
+  if (stall_ms < 1) throw config::config_error("--stall-timeout-ms: must be positive");
   if (shutdown_ms < 0) throw config::config_error("--shutdown-timeout-ms: must be >= 0");
   if (idem_s < 1) throw config::config_error("--idempotency-window-s: must be positive");
   if (o.max_body_bytes < 64) throw config::config_error("--max-body-bytes: must be at least 64");
@@ -57,6 +61,7 @@ std::optional<order_options> parse_order_options(int argc, const char* const arg
   o.http_enabled = !no_http;
   o.delivery_timeout = std::chrono::milliseconds(delivery_ms);
   o.shutdown_timeout = std::chrono::milliseconds(shutdown_ms);
+  o.stall_timeout = std::chrono::milliseconds(stall_ms);
   return o;
 }
 

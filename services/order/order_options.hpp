@@ -23,6 +23,7 @@ struct order_options {
   int min_insync_replicas = 0;  ///< 0: the broker's default
   std::chrono::milliseconds delivery_timeout{30'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
+  std::chrono::milliseconds stall_timeout{5'000};
   std::size_t max_body_bytes = 64 * 1024;
   std::chrono::seconds idempotency_window{600};
   std::size_t idempotency_capacity = 100'000;

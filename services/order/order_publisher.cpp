@@ -42,12 +42,13 @@ boost::system::error_code order_publisher::publish(const events::order_placed& o
   }
   auto ec = producer_.send(topic_, std::string_view(key.data(), key.size()), encoded_, hdrs,
                            std::move(handler));
-  if (!ec) ++in_flight_;
+  if (!ec && in_flight_++ == 0) waiting_since_ = std::chrono::steady_clock::now();
   return ec;
 }
 
 void order_publisher::record(const kafka::delivery_report& r) {
   --in_flight_;
+  waiting_since_ = std::chrono::steady_clock::now();
   if (r.error) {
     failed_.inc();
     return;
@@ -56,6 +57,12 @@ void order_publisher::record(const kafka::delivery_report& r) {
   const auto s = std::chrono::duration<double>(r.latency).count();
   latency_.observe(s);
   window_->observe(s);
+}
+
+std::chrono::steady_clock::duration order_publisher::unconfirmed_for(
+    std::chrono::steady_clock::time_point now) const {
+  if (in_flight_ == 0) return std::chrono::steady_clock::duration::zero();
+  return now - waiting_since_;
 }
 
 order_publisher::window order_publisher::take_window() {

@@ -3,6 +3,7 @@
 /// attaches the traceparent header, and measures in-flight orders and delivery latency.
 
 #include <boost/system/error_code.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <span>
@@ -36,6 +37,10 @@ class order_publisher {
 
   const std::string& topic() const { return topic_; }
   std::uint64_t in_flight() const { return in_flight_; }
+  /// How long orders have been in flight with no verdict at all: since the last report, or since
+  /// the first send after an idle spell. Zero when nothing is in flight.
+  std::chrono::steady_clock::duration unconfirmed_for(
+      std::chrono::steady_clock::time_point now) const;
   /// Orders confirmed since the last call and their p99 delivery latency (seconds; NaN if none),
   /// for the periodic summary.
   struct window {
@@ -49,6 +54,7 @@ class order_publisher {
   std::string topic_;
   std::string encoded_;  ///< reused: the producer copies the bytes
   std::uint64_t in_flight_ = 0;
+  std::chrono::steady_clock::time_point waiting_since_{};
   observability::histogram& latency_;
   observability::counter& delivered_;
   observability::counter& failed_;

@@ -148,6 +148,14 @@ std::string order_service::not_ready_reason() const {
   if (!brokers_.up())
     return "no broker reachable" + (last_kafka_error_.empty() ? "" : ": " + last_kafka_error_);
   if (!topic_ready_) return "topic " + options_.common.kafka.topic + " not ensured yet";
+  // A broker that accepts connections but answers nothing (paused, overloaded) looks up in the
+  // statistics; what shows it is orders waiting with no verdict. New orders would only wait too.
+  if (const auto stalled = publisher_.unconfirmed_for(std::chrono::steady_clock::now());
+      stalled >= options_.stall_timeout) {
+    return fmt::format("the broker has confirmed none of {} orders in flight for {} s",
+                       publisher_.in_flight(),
+                       std::chrono::duration_cast<std::chrono::seconds>(stalled).count());
+  }
   return {};
 }
 

@@ -1,0 +1,113 @@
+"""Accounts for every order of a run: what the clients were told, what the topic holds (read
+independently of the services) and what the Tracker processed, and prints the closing line:
+
+  <scenario>: acked=N lost=N tracker_missed=N phantom=N log_dups=N redeliveries=N applied_twice=N
+
+lost: acknowledged (201) but not in the topic at the partition and offset the 201 named.
+tracker_missed: acknowledged but not in any final Tracker's view (GET /orders/{id}).
+phantom: a definite failure whose order is in the topic anyway.
+log_dups: records beyond the first for one client identity (trace id).
+redeliveries: records a Tracker applied again after some Tracker had applied them (restarts).
+applied_twice: orders counted more than once in the final views' totals, or applied twice by one
+  Tracker process."""
+import collections
+import json
+import time
+
+import services
+
+
+def trace_of(msg):
+    for k, v in msg.headers() or []:
+        if k == "traceparent" and v:
+            parts = v.decode(errors="replace").split("-")
+            if len(parts) == 4:
+                return parts[1]
+    return None
+
+
+class Result:
+    FIELDS = ("acked", "lost", "tracker_missed", "phantom", "log_dups", "redeliveries",
+              "applied_twice")
+
+    def __init__(self, scenario):
+        self.scenario = scenario
+        self.values = dict.fromkeys(self.FIELDS, 0)
+        self.extra = {}
+
+    def line(self):
+        return f"{self.scenario}: " + " ".join(f"{k}={self.values[k]}" for k in self.FIELDS)
+
+    def __getitem__(self, k):
+        return self.values[k]
+
+
+def check(scenario, cluster, topic, load, trackers, settle_timeout=90):
+    """`load`: the run's Load (its attempts and user); `trackers`: every Tracker service of the
+    run (their logs); the ones still running hold the final views."""
+    r = Result(scenario)
+    attempts = load.attempts
+    traces = {a.trace for a in attempts}
+    acked = [a for a in attempts if a.outcome == "ok"]
+    failed = {a.trace for a in attempts if a.outcome == "fail"}
+    r.values["acked"] = len(acked)
+    r.extra["fail"] = len(failed)
+    r.extra["unknown"] = sum(1 for a in attempts if a.outcome == "unknown")
+
+    by_trace = collections.defaultdict(list)
+    at = {}
+    for m in cluster.read_all(topic):
+        t = trace_of(m)
+        if t in traces:
+            by_trace[t].append(m)
+            at[(m.partition(), m.offset())] = t
+    r.values["lost"] = sum(1 for a in acked if at.get((a.partition, a.offset)) != a.trace)
+    r.values["phantom"] = sum(1 for t in failed if by_trace.get(t))
+    r.values["log_dups"] = sum(len(v) - 1 for v in by_trace.values() if len(v) > 1)
+    ids = {}
+    for t, ms in by_trace.items():
+        for m in ms:
+            try:
+                ids[json.loads(m.value())["order_id"]] = t
+            except (ValueError, KeyError, TypeError):
+                pass
+
+    live = [t for t in trackers if t.proc.alive()]
+    # The final views: wait until they hold every acknowledged order (or give up and count).
+    missing = {a.order_id for a in acked}
+    deadline = time.monotonic() + settle_timeout
+    while missing and live:
+        for oid in list(missing):
+            if any(t.get(f"/orders/{oid}", timeout=5)[0] == 200 for t in live):
+                missing.discard(oid)
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    r.values["tracker_missed"] = len(missing) if live else len(acked)
+
+    # Totals of the final views, over the partitions each owns: one count per order id in the log.
+    counted = 0
+    for t in live:
+        status, stats = t.get("/stats")
+        if status == 200:
+            counted += stats.get("by_user", {}).get(load.user, {}).get("orders", 0)
+    r.extra["view_orders"] = counted
+    r.extra["distinct_in_log"] = len(ids)
+    twice = max(0, counted - len(ids))
+
+    seen = set()
+    redeliveries = 0
+    for t in trackers:
+        for incarnation in services.received_lines(t):
+            applied = collections.Counter()
+            for oid, p, o in incarnation:
+                if oid not in ids:
+                    continue
+                applied[oid] += 1
+                if (p, o) in seen:
+                    redeliveries += 1
+                seen.add((p, o))
+            twice += sum(n - 1 for n in applied.values() if n > 1)
+    r.values["redeliveries"] = redeliveries
+    r.values["applied_twice"] = twice
+    return r
