@@ -2,9 +2,9 @@
 # on free loopback ports in a temp dir, measures everything side by side in one run, stops what it
 # started (by pid), writes BENCHMARKS.md and bench-results.json at the repository root.
 #
-# Environment: BENCH_N (orders per throughput run, default 200000), BENCH_E2E_S (seconds at
+# Environment: BENCH_N (orders per throughput run, default 1000000), BENCH_E2E_S (seconds at
 # 1,000 orders/s, default 15), BENCH_STEADY_S (steady run for RSS growth, default 300; 0 skips),
-# BENCH_STEADY_RATE (orders/s in the steady run, default 1000), BENCH_WRK_C (connections, 64),
+# BENCH_STEADY_RATE (orders/s in the steady run, default 1000), BENCH_WRK_C (connections, 256),
 # BENCH_WRK_D (seconds, 10).
 import json
 import os
@@ -32,11 +32,11 @@ FLOOR = os.path.join(BIN, "bench_e2e_floor")
 KAFKA_SH = os.path.join(ROOT, "deploy", "local", "kafka.sh")
 PY = "/usr/bin/python3"
 
-N = int(os.environ.get("BENCH_N", "200000"))
+N = int(os.environ.get("BENCH_N", "1000000"))
 E2E_S = int(os.environ.get("BENCH_E2E_S", "15"))
 STEADY_S = int(os.environ.get("BENCH_STEADY_S", "300"))
 STEADY_RATE = int(os.environ.get("BENCH_STEADY_RATE", "1000"))
-WRK_C = int(os.environ.get("BENCH_WRK_C", "64"))
+WRK_C = int(os.environ.get("BENCH_WRK_C", "256"))
 WRK_D = int(os.environ.get("BENCH_WRK_D", "10"))
 WARM_S = float(os.environ.get("BENCH_WARM_S", "3"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
