@@ -41,8 +41,6 @@ def order_sigterm(ctx):
             ctx.expect_clean(r, graceful=True)
             ctx.expect(rc == 0, f"order_sigterm[{i}]: exit code {rc}")
             ctx.expect(took < GRACE_S / 2, f"order_sigterm[{i}]: stop took {took:.1f}s")
-            unknown = r.extra["unknown"]
-            ctx.expect(unknown == 0, f"order_sigterm[{i}]: {unknown} answers lost by a clean stop")
     finally:
         s.close()
 
