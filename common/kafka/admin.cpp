@@ -15,28 +15,43 @@ struct admin::impl {
   std::unique_ptr<detail::queue_waker> waker;
 };
 
-admin::admin(boost::asio::io_context& io, producer& owner) : impl_(std::make_unique<impl>()) {
-  impl_->handle = owner.native_handle();
-  // A queue of our own, so admin results never mix with the producer's reports.
-  impl_->queue.reset(rd_kafka_queue_new(impl_->handle));
-  impl_->waker = std::make_unique<detail::queue_waker>(io, impl_->queue.get(), [this] { drain(); });
-  impl_->waker->start();
+admin::admin(boost::asio::io_context& io, producer& owner)
+    : impl_(std::make_unique<impl>()), io_(io), owner_(owner) {
+  attach();
 }
 
 admin::~admin() {
+  detach();
+}
+
+void admin::attach() {
+  impl_->handle = owner_.native_handle();
+  // A queue of our own, so admin results never mix with the producer's reports.
+  impl_->queue.reset(rd_kafka_queue_new(impl_->handle));
+  impl_->waker =
+      std::make_unique<detail::queue_waker>(io_, impl_->queue.get(), [this] { drain(); });
+  impl_->waker->start();
+}
+
+void admin::detach() {
+  if (!impl_->queue) return;
   impl_->waker->stop();
+  impl_->waker.reset();
   // Requests still in flight own their handler; drop them with their events.
   while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->queue.get(), 0)}) {
     delete static_cast<topic_handler*>(rd_kafka_event_opaque(ev.get()));
   }
+  impl_->queue.reset();
+  impl_->handle = nullptr;
 }
 
 void admin::stop() {
-  impl_->waker->stop();
+  if (impl_->waker) impl_->waker->stop();
 }
 
 void admin::ensure_topic(const topic_spec& spec, std::chrono::milliseconds timeout,
                          topic_handler done) {
+  if (!impl_->queue) attach();
   std::array<char, 512> err{};
   detail::new_topic_ptr topic(rd_kafka_NewTopic_new(
       spec.name.c_str(), spec.partitions, spec.replication_factor, err.data(), err.size()));

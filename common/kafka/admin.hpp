@@ -40,10 +40,17 @@ class admin {
   /// Stops the wake-ups so that io_context::run() can return.
   void stop();
 
+  /// Lets go of the producer's handle before producer::renew(); the next request attaches to the
+  /// new one. Requests in flight are dropped without their handler being called.
+  void detach();
+
  private:
   struct impl;
+  void attach();
   void drain();
   std::unique_ptr<impl> impl_;
+  boost::asio::io_context& io_;
+  producer& owner_;
 };
 
 }  // namespace order_tracker::kafka

@@ -297,6 +297,10 @@ void consumer::drain_admin() {
     std::vector<topic_partition> offsets;
     if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       ec = make_error(rd_kafka_event_error(ev.get()));
+    } else if (rd_kafka_event_type(ev.get()) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
+      if (const auto* parts = rd_kafka_event_topic_partition_list(ev.get())) {
+        offsets = to_vector(parts);
+      }
     } else if (const auto* result = rd_kafka_event_ListConsumerGroupOffsets_result(ev.get())) {
       std::size_t n = 0;
       const rd_kafka_group_result_t** groups =
@@ -401,17 +405,47 @@ void consumer::close(std::chrono::milliseconds timeout, std::function<void()> do
   closing_ = true;
   close_done_ = std::move(done);
   close_deadline_ = std::chrono::steady_clock::now() + timeout;
+  close_grace_ = timeout;
   keepalive_.cancel();
   flush_stores();
   impl_->waker->start();  // in case close comes before subscribe
+  // Commit first, while this member is still a stable part of the group, and leave only once the
+  // broker has the offsets: a commit sent during the group exit can be refused (illegal
+  // generation) and the next owner would process again what we did. Paused, nothing new is
+  // processed (and left uncommitted) meanwhile.
+  detail::partition_list_ptr assigned;
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(impl_->handle.get(), &raw) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    assigned.reset(raw);
+    rd_kafka_pause_partitions(impl_->handle.get(), assigned.get());
+  }
+  const auto err =
+      rd_kafka_commit_queue(impl_->handle.get(), nullptr, impl_->admin_queue.get(), nullptr,
+                            new committed_handler([this](const boost::system::error_code& ec,
+                                                         const std::vector<topic_partition>&) {
+                              if (ec && ec != make_error(RD_KAFKA_RESP_ERR__NO_OFFSET))
+                                log::warn("kafka", "final offset commit: {}", ec.message());
+                              leave_group();
+                            }));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) leave_group();
+  check_closed();
+}
+
+void consumer::leave_group() {
+  if (leaving_) return;
+  leaving_ = true;
   detail::error_ptr e(rd_kafka_consumer_close_queue(impl_->handle.get(), impl_->queue.get()));
   if (e) log::warn("kafka", "consumer close: {}", rd_kafka_error_string(e.get()));
-  check_closed();
 }
 
 void consumer::check_closed() {
   if (!close_done_) return;
-  const bool closed = rd_kafka_consumer_closed(impl_->handle.get()) != 0;
+  // Half the time for the final commit at most; the group exit gets the rest.
+  if (!leaving_ && std::chrono::steady_clock::now() >= close_deadline_ - close_grace_ / 2) {
+    log::warn("kafka", "final offset commit not confirmed in time: leaving the group anyway");
+    leave_group();
+  }
+  const bool closed = leaving_ && rd_kafka_consumer_closed(impl_->handle.get()) != 0;
   if (closed || std::chrono::steady_clock::now() >= close_deadline_) {
     if (!closed) log::warn("kafka", "consumer close timed out: leaving without a clean group exit");
     close_timer_.cancel();

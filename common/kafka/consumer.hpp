@@ -132,6 +132,7 @@ class consumer {
   void flush_stores();
   void arm_keepalive();
   void check_closed();
+  void leave_group();
 
   std::unique_ptr<impl> impl_;
   consumer_events events_;
@@ -141,6 +142,9 @@ class consumer {
   std::string group_id_;
   std::chrono::steady_clock::time_point close_deadline_{};
   bool closing_ = false;
+  bool leaving_ = false;
+  std::chrono::milliseconds close_grace_{
+      0};  ///< the final commit is done (or given up on): the group exit began
   bool handler_failed_ = false;
 };
 

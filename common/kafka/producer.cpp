@@ -63,23 +63,44 @@ struct producer::impl {
 
 producer::producer(boost::asio::io_context& io, const config::kafka_options& options,
                    std::vector<config::property> defaults, producer_events events)
-    : impl_(std::make_unique<impl>()), events_(std::move(events)), flush_timer_(io) {
+    : impl_(std::make_unique<impl>()),
+      events_(std::move(events)),
+      io_(io),
+      options_(options),
+      flush_timer_(io) {
   // Before the service's defaults, so that they and then -X can refine these.
-  std::vector<config::property> base{{"enable.idempotence", "true"}, {"acks", "all"}};
-  base.insert(base.end(), defaults.begin(), defaults.end());
-  auto conf = detail::make_conf(options, base);
-  // Event mode: reports, errors and statistics arrive on the main queue, which we drain on wake-up.
-  rd_kafka_conf_set_events(conf.get(),
-                           RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_STATS);
+  base_ = {{"enable.idempotence", "true"}, {"acks", "all"}};
+  base_.insert(base_.end(), defaults.begin(), defaults.end());
   if (explicitly_unsafe(options)) {
     log::warn("kafka",
               "producer runs without idempotence or acks=all: acknowledged orders may be lost");
   }
+  open();
+}
+
+void producer::open() {
+  auto conf = detail::make_conf(options_, base_);
+  // Event mode: reports, errors and statistics arrive on the main queue, which we drain on wake-up.
+  rd_kafka_conf_set_events(conf.get(),
+                           RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_STATS);
   impl_->handle = detail::make_handle(RD_KAFKA_PRODUCER, std::move(conf));
   impl_->main_queue.reset(rd_kafka_queue_get_main(impl_->handle.get()));
   impl_->waker =
-      std::make_unique<detail::queue_waker>(io, impl_->main_queue.get(), [this] { drain(); });
+      std::make_unique<detail::queue_waker>(io_, impl_->main_queue.get(), [this] { drain(); });
   impl_->waker->start();
+  failed_ = false;
+}
+
+void producer::renew() {
+  impl_->waker->stop();
+  drain();  // the last reports (flush() first, so that every message has one)
+  const auto left = rd_kafka_outq_len(impl_->handle.get());
+  if (left > 0) log::warn("kafka", "renewing the producer with {} messages unreported", left);
+  impl_->waker.reset();
+  impl_->topics.clear();
+  impl_->main_queue.reset();
+  impl_->handle.reset();  // joins the old instance's threads
+  open();
 }
 
 producer::~producer() {

@@ -87,17 +87,27 @@ class producer {
   /// Stops the wake-ups so that io_context::run() can return. Undelivered messages stay queued.
   void stop();
 
+  /// Replaces the librdkafka instance with a new one of the same configuration: the way out of a
+  /// fatal error (e.g. an idempotence sequence the broker lost in a crash). Call flush() first and
+  /// renew from its completion, so that every message sent so far has had its report. Clients of
+  /// native_handle() must let go of the old handle before.
+  void renew();
+
   /// For the admin client, which shares this producer's connections.
   rd_kafka_s* native_handle() const;
 
  private:
   struct impl;
+  void open();
   void drain();
   bool finish_flush_if_empty();
   void arm_flush_check();
 
   std::unique_ptr<impl> impl_;
   producer_events events_;
+  boost::asio::io_context& io_;
+  config::kafka_options options_;
+  std::vector<config::property> base_;
   boost::asio::steady_timer flush_timer_;
   std::function<void(std::size_t)> flush_done_;
   std::chrono::steady_clock::time_point flush_deadline_{};

@@ -12,6 +12,8 @@ namespace {
 
 constexpr std::chrono::milliseconds max_retry_backoff{10'000};
 constexpr std::chrono::seconds summary_interval{10};
+// After a fatal producer error: how long orders in flight get before the instance is replaced.
+constexpr std::chrono::milliseconds renew_flush_timeout{2000};
 // Below this rate every generated delivery gets its own line, as the seed's producer prints;
 // above it the periodic summary counts them, so logging never becomes the bottleneck.
 constexpr double per_order_log_rate = 50;
@@ -51,7 +53,9 @@ order_service::order_service(boost::asio::io_context& io, order_options options)
       api_(publisher_, idempotency_, metrics_, [this] { return not_ready_reason(); }),
       signals_(io, SIGINT, SIGTERM),
       retry_timer_(io),
-      summary_timer_(io) {
+      summary_timer_(io),
+      renewals_(metrics_.counter("kafka_producer_renewals_total",
+                                 "Producer instances replaced after a fatal error")) {
   if (options_.generate_rate) {
     log_each_delivery_ =
         *options_.generate_rate > 0 && *options_.generate_rate <= per_order_log_rate;
@@ -142,7 +146,8 @@ void order_service::on_topic(const boost::system::error_code& ec, const std::str
 
 std::string order_service::not_ready_reason() const {
   if (stopping_) return "shutting down";
-  if (producer_.failed()) return "fatal producer error: " + last_kafka_error_;
+  if (renewing_ || producer_.failed())
+    return "renewing the producer after a fatal error: " + last_kafka_error_;
   // The broker first: when it cannot be reached (or refuses our credentials) that is also why the
   // topic is not ensured, and the broker's error is the one an operator can act on.
   if (!brokers_.up())
@@ -159,15 +164,29 @@ std::string order_service::not_ready_reason() const {
   return {};
 }
 
+void order_service::renew_producer() {
+  if (renewing_ || stopping_) return;
+  renewing_ = true;
+  // Every order in flight gets its verdict first (the failed instance purges what it holds), so
+  // no client waits on a report the old instance will never send.
+  producer_.flush(renew_flush_timeout, [this](std::size_t unfinished) {
+    if (stopping_) return;
+    admin_.detach();
+    producer_.renew();
+    renewing_ = false;
+    renewals_.inc();
+    log::info("kafka", "producer renewed ({} orders were left without a report)", unfinished);
+  });
+}
+
 void order_service::on_kafka_error(const boost::system::error_code& ec, std::string_view reason,
                                    bool fatal) {
   last_kafka_error_ = std::string(reason);
   brokers_.on_error(ec);
   if (fatal) {
-    log::error("kafka", "fatal producer error: {} ({}): not taking orders any more", reason,
+    log::error("kafka", "fatal producer error: {} ({}): renewing the producer", reason,
                ec.message());
-    exit_code_ = 1;
-    shutdown("fatal producer error");
+    renew_producer();
   } else {
     log::warn("kafka", "{} ({})", reason, ec.message());
   }

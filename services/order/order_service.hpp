@@ -41,6 +41,7 @@ class order_service {
   bool publish_generated(const events::order_placed& order);
   void on_generated_delivery(const kafka::delivery_report& r);
   void on_kafka_error(const boost::system::error_code& ec, std::string_view reason, bool fatal);
+  void renew_producer();
   void on_stats(std::string_view json);
   std::string not_ready_reason() const;
   void shutdown(std::string_view why);
@@ -62,6 +63,7 @@ class order_service {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer retry_timer_;
   boost::asio::steady_timer summary_timer_;
+  observability::counter& renewals_;
   std::chrono::milliseconds retry_backoff_{250};
   std::string last_kafka_error_;
   kafka::broker_reachability brokers_;
@@ -76,6 +78,7 @@ class order_service {
   bool flushed_ = false;
   std::size_t unfinished_ = 0;
   int exit_code_ = 0;
+  bool renewing_ = false;
 };
 
 }  // namespace order_tracker::order

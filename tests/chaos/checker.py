@@ -95,18 +95,21 @@ def check(scenario, cluster, topic, load, trackers, settle_timeout=90):
     r.extra["distinct_in_log"] = len(ids)
     twice = max(0, counted - len(ids))
 
-    seen = set()
+    first = {}  # (partition, offset) -> the Proc that applied it first
     redeliveries = 0
+    r.redelivered_from = collections.Counter()  # Proc -> orders it applied that others redid
     for t in trackers:
-        for incarnation in services.received_lines(t):
+        for proc, incarnation in zip(t.incarnations, services.received_lines(t)):
             applied = collections.Counter()
             for oid, p, o in incarnation:
                 if oid not in ids:
                     continue
                 applied[oid] += 1
-                if (p, o) in seen:
+                if (p, o) in first:
                     redeliveries += 1
-                seen.add((p, o))
+                    r.redelivered_from[first[(p, o)]] += 1
+                else:
+                    first[(p, o)] = proc
             twice += sum(n - 1 for n in applied.values() if n > 1)
     r.values["redeliveries"] = redeliveries
     r.values["applied_twice"] = twice

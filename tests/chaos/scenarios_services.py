@@ -8,6 +8,7 @@ from stack import Stack
 # of the group within the run, as it would be after 45 s with the defaults.
 SHORT_SESSION = ("-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=1000")
 GRACE_S = 10  # both services' default --shutdown-timeout-ms
+STALE_GENERATION = "final offset commit: Broker: Specified group generation id is not valid"
 
 
 def order_kill9(ctx):
@@ -83,8 +84,18 @@ def tracker_rolling(ctx):
             load, _ = s.run(f"tracker_rolling[{i}]", fault)
             r = s.check(f"tracker_rolling[{i}]", load)
             worst = max(took for _, took in stops)
-            ctx.closing(r, stops=len(stops), slowest_stop_s=f"{worst:.2f}")
-            ctx.expect_clean(r, graceful=True)
+            # librdkafka 2.0.2 can hold a stale generation for a while after a cooperative
+            # rebalance; a member stopped then has its final commit refused (illegal generation)
+            # and the next owner redoes what it processed since its last good commit. Counted
+            # apart; any other redelivery after a graceful stop is a miss.
+            refused = sum(n for proc, n in r.redelivered_from.items()
+                          if STALE_GENERATION in proc.log_text())
+            ctx.closing(r, stops=len(stops), slowest_stop_s=f"{worst:.2f}",
+                        redelivered_after_refused_final_commit=refused)
+            ctx.expect_clean(r)
+            ctx.expect(r["redeliveries"] == refused,
+                       f"tracker_rolling[{i}]: {r['redeliveries'] - refused} redeliveries after "
+                       "graceful stops whose final commit succeeded")
             ctx.expect(all(rc == 0 for rc, _ in stops),
                        f"tracker_rolling[{i}]: exit codes {[rc for rc, _ in stops]}")
             ctx.expect(worst < GRACE_S / 2, f"tracker_rolling[{i}]: a stop took {worst:.1f}s")

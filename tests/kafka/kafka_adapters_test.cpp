@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/kafka/admin.hpp"
 #include "common/kafka/consumer.hpp"
 #include "common/kafka/error.hpp"
 
@@ -103,6 +104,44 @@ BOOST_AUTO_TEST_CASE(messages_without_a_handler_report_to_the_producer_sink_with
     expected.push_back(std::to_string(i));
   std::sort(expected.begin(), expected.end());
   BOOST_TEST(keys == expected, boost::test_tools::per_element());
+  producer.stop();
+}
+
+BOOST_AUTO_TEST_CASE(after_a_fatal_error_a_renewed_producer_delivers_again) {
+  mock_cluster mock;
+  boost::asio::io_context io;
+  bool fatal = false;
+  kafka::producer_events events;
+  events.on_error = [&](const boost::system::error_code&, std::string_view, bool f) {
+    fatal = fatal || f;
+  };
+  kafka::producer producer(io, mock.options(), {{"linger.ms", "1"}}, std::move(events));
+  kafka::admin admin(io, producer);
+
+  // librdkafka's own hook for raising a fatal error, as an idempotence failure would.
+  BOOST_REQUIRE(rd_kafka_test_fatal_error(producer.native_handle(),
+                                          RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                                          "test") == RD_KAFKA_RESP_ERR_NO_ERROR);
+  BOOST_TEST(run_until(io, [&] { return fatal; }));
+  BOOST_TEST(producer.failed());
+  const auto refused = producer.send("orders", "k", "v", {}, [](const kafka::delivery_report&) {});
+  BOOST_TEST(kafka::is_fatal(refused));
+
+  bool flushed = false;
+  producer.flush(2s, [&](std::size_t) { flushed = true; });
+  BOOST_TEST(run_until(io, [&] { return flushed; }));
+  admin.detach();
+  producer.renew();
+  BOOST_TEST(!producer.failed());
+
+  bool delivered = false;
+  BOOST_REQUIRE(!producer.send("orders", "k", "v", {},
+                               [&](const kafka::delivery_report& r) { delivered = !r.error; }));
+  BOOST_TEST(run_until(io, [&] { return delivered; }));
+  // The admin client follows the new instance on its next request (the mock cluster never
+  // answers CreateTopics; what matters is that the request goes through the live handle).
+  admin.ensure_topic({"orders", 3, 1, {}}, 5s,
+                     [](const boost::system::error_code&, const std::string&) {});
   producer.stop();
 }
 
