@@ -143,7 +143,11 @@ def two_down(ctx):
             r = s.check(f"two_down[{i}]", load)
             during = acked_between(load, window["down"], window["up"])
             ctx.closing(r, acked_while_two_down=during)
-            ctx.expect_clean(r)
+            # With two of three nodes gone a leader can append a batch and still answer
+            # NOT_ENOUGH_REPLICAS; librdkafka 2.0.2 then bumps its producer epoch and sends the
+            # batch again under new sequence numbers, so the log can hold the same order (same
+            # order_id) twice. The Tracker absorbs it (applied_twice stays 0).
+            ctx.expect_clean(r, producer_resends_allowed=True)
             ctx.expect(during == 0, f"two_down[{i}]: {during} orders acked with two nodes down")
     finally:
         s.close()
