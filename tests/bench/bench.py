@@ -57,7 +57,7 @@ def log(msg):
 # ---------------------------------------------------------------- processes and measurements
 def free_port(pair=False):
     for _ in range(200):
-        p = random.randint(20000, 60000)
+        p = random.randint(20000, 32000)  # below the ephemeral range (32768+)
         ok = True
         for q in ([p, p + 1] if pair else [p]):
             s = socket.socket()

@@ -8,7 +8,7 @@
 #                                              and wrong-password clients are refused
 #   KAFKA_SH_TEST_NODES=3 KAFKA_SH_TEST_SASL=1 tests/broker/kafka_sh_test.sh
 #
-# Ports are random (free base in 20000-60000) and the cluster dir is a fresh temp dir, so runs in
+# Ports are random (free base in 20000-32000, below the ephemeral range) and the cluster dir is a fresh temp dir, so runs in
 # parallel (ctest -j) do not collide. Exit 0 and a PASS line, or non-zero and a FAIL line.
 set -euo pipefail
 
@@ -74,7 +74,7 @@ pick_base_port() {
 import random, socket, sys
 n = int(sys.argv[1])
 for _ in range(200):
-    base = random.randrange(20000, 60000 - n, 2)
+    base = random.randrange(20000, 32000 - n, 2)  # below the ephemeral range (32768+)
     socks = []
     try:
         for p in range(base, base + n):

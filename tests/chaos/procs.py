@@ -89,7 +89,7 @@ for _s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
 def free_ports(count=1):
     """`count` consecutive free loopback ports; returns the first."""
     for _ in range(500):
-        base = random.randint(20000, 60000 - count)
+        base = random.randint(20000, 32000 - count)  # below the ephemeral range (32768+)
         socks = []
         try:
             for port in range(base, base + count):

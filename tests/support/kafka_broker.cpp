@@ -54,7 +54,8 @@ std::filesystem::path scratch_dir(const std::string& name) {
 
 int free_port_range(int count) {
   std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
-  std::uniform_int_distribution<int> base(20000, 50000);
+  // Below Linux's ephemeral range (32768+), where client sockets could take a port we picked.
+  std::uniform_int_distribution<int> base(20000, 32000);
   for (int attempt = 0; attempt < 200; ++attempt) {
     const int p = base(rng);
     bool ok = true;
