@@ -44,8 +44,27 @@ idempotency_cache::outcome idempotency_cache::start(const std::string& key,
     w(&e.result);
     return outcome::replayed;
   }
+  if (!e.in_flight) {  // the earlier attempt's outcome is unknown: this one tries again
+    e.in_flight = true;
+    return outcome::first;
+  }
   e.waiters.push_back(std::move(w));
   return outcome::waiting;
+}
+
+void idempotency_cache::uncertain(const std::string& key, std::string order_id) {
+  const auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  it->second.in_flight = false;
+  it->second.pinned = std::move(order_id);
+  auto waiters = std::move(it->second.waiters);
+  for (auto& w : waiters)
+    w(nullptr);
+}
+
+std::string idempotency_cache::pinned(const std::string& key) const {
+  const auto it = entries_.find(key);
+  return it == entries_.end() ? std::string{} : it->second.pinned;
 }
 
 void idempotency_cache::complete(const std::string& key, const answer& a) {

@@ -28,7 +28,8 @@ class idempotency_cache {
   using waiter = std::function<void(const answer*)>;
 
   enum class outcome {
-    first,     ///< new key: the caller places the order, then calls complete() or abandon()
+    first,     ///< new key (or an uncertain one, see pinned()): the caller places the order, then
+               ///< calls complete(), abandon() or uncertain()
     waiting,   ///< the first request is still in flight; `w` runs when it ends
     replayed,  ///< answered before; `w` already ran with that answer
     conflict,  ///< the key was used with a different body
@@ -42,6 +43,12 @@ class idempotency_cache {
   void complete(const std::string& key, const answer& a);
   /// The first request failed: forget the key and tell the waiting retries.
   void abandon(const std::string& key);
+  /// The first request's outcome is unknown (the order may be on the broker): tell the waiting
+  /// retries, and let the next request with this key try again with the same `order_id`, so a
+  /// duplicate in the log is one order to its consumers, not two.
+  void uncertain(const std::string& key, std::string order_id);
+  /// The order id an uncertain earlier attempt used (empty if none): start() returned `first`.
+  std::string pinned(const std::string& key) const;
 
   std::size_t size() const { return entries_.size(); }
 
@@ -50,6 +57,8 @@ class idempotency_cache {
     std::uint64_t fingerprint = 0;
     clock::time_point created;
     bool done = false;
+    bool in_flight = true;  ///< false after uncertain(): the next start() goes ahead
+    std::string pinned;     ///< the order id of an uncertain attempt
     answer result;
     std::vector<waiter> waiters;
     std::uint64_t generation = 0;

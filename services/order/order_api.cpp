@@ -1,6 +1,7 @@
 #include "services/order/order_api.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/uuid/string_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 
 #include "common/kafka/error.hpp"
@@ -142,6 +143,9 @@ void order_api::post_order(http::request&& req, http::responder respond) {
         });
     switch (outcome) {
       case idempotency_cache::outcome::first:
+        if (const auto id = idempotency_.pinned(key); !id.empty()) {
+          order.order_id = boost::uuids::string_generator()(id);
+        }
         break;
       case idempotency_cache::outcome::waiting:
       case idempotency_cache::outcome::replayed:
@@ -162,14 +166,15 @@ void order_api::publish(events::order_placed&& order, std::string traceparent, s
         if (r.error) {
           log::warn("order", "order {} not confirmed: {}", boost::uuids::to_string(id),
                     r.error.message());
-          if (!key.empty()) idempotency_.abandon(key);
           // Clients must know whether a retry can duplicate the order: a message that may have
           // reached the broker before the failure is an unknown outcome, not a failure.
           if (r.status != kafka::persistence::not_persisted) {
+            if (!key.empty()) idempotency_.uncertain(key, boost::uuids::to_string(id));
             return reject(respond, bh::status::service_unavailable, "delivery_unknown",
                           "the broker may or may not have the order " +
                               boost::uuids::to_string(id) + ": " + r.error.message());
           }
+          if (!key.empty()) idempotency_.abandon(key);
           return reject(respond, bh::status::service_unavailable, "delivery_failed",
                         "the broker did not take the order: " + r.error.message());
         }

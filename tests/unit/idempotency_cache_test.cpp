@@ -177,6 +177,39 @@ BOOST_AUTO_TEST_CASE(forgets_the_key_so_the_next_request_is_first_again) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(uncertain)
+
+BOOST_AUTO_TEST_CASE(an_unknown_outcome_lets_the_retry_go_ahead_with_the_same_order_id) {
+  cache c(10, window);
+  BOOST_TEST(c.pinned("k").empty());
+  c.start("k", body_a, t0, never());
+  told waiting;
+  c.start("k", body_a, t0 + 1s, waiting.waiter());
+  c.uncertain("k", "6f1d4a52-9a43-4c1e-8c3b-2c1f0e7a9b10");
+  BOOST_TEST(waiting.calls == 1);
+  BOOST_TEST(waiting.failed);
+
+  BOOST_TEST(c.start("k", body_a, t0 + 2s, never()) == outcome::first);
+  BOOST_TEST(c.pinned("k") == "6f1d4a52-9a43-4c1e-8c3b-2c1f0e7a9b10");
+  // While that retry is in flight, a third request waits for it, and gets its answer.
+  told third;
+  BOOST_TEST(c.start("k", body_a, t0 + 3s, third.waiter()) == outcome::waiting);
+  c.complete("k", created());
+  BOOST_TEST(third.answer.has_value());
+  told later;
+  BOOST_TEST(c.start("k", body_a, t0 + 4s, later.waiter()) == outcome::replayed);
+  BOOST_TEST(later.answer.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(an_uncertain_key_still_refuses_another_body) {
+  cache c(10, window);
+  c.start("k", body_a, t0, never());
+  c.uncertain("k", "6f1d4a52-9a43-4c1e-8c3b-2c1f0e7a9b10");
+  BOOST_TEST(c.start("k", body_b, t0 + 1s, never()) == outcome::conflict);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(expiry)
 
 BOOST_AUTO_TEST_CASE(an_answer_is_replayed_until_just_before_the_window_ends) {
