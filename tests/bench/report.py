@@ -21,8 +21,11 @@ GAPS = [
     "~2–2.5 × the seed's producer and ~1.8 × its consumer; 5 × the seed would be above kcat.",
     "- **Tracker vs kcat.** kcat copies bytes to stdout; the Tracker decodes and validates each "
     "JSON payload (~25 % of its thread in perf), looks up headers, applies the order to its view "
-    "and maintains the dedup window (hash table and ring, ~20 %, mostly cache misses). Not "
-    "optimised further yet.",
+    "and maintains the dedup window (hash table and ring, ~20 %, mostly cache misses). On a "
+    "1,000,000-order backlog the view is 20 times over its bounds, so every order also evicts "
+    "one (detail and id), and it can fall behind even the seed's Python consumer, which keeps "
+    "nothing. Not optimised yet: the next step is a cheaper window (e.g. a flat ring of ids "
+    "with an open-addressing index) and decoding without building a DOM.",
     "- **HTTP path.** Every 201 waits for the broker's acknowledgement (linger.ms 5, acks=all), so a "
     "keep-alive connection carries at most one order per round trip; wrk's 256 connections, the "
     "broker and the service share 2 cores, and the service spends ~57 µs of CPU per HTTP order "
@@ -31,10 +34,12 @@ GAPS = [
     "- **End-to-end p99.** The floor is one process with a bare producer and consumer; the "
     "services are two processes doing their full work per order on 2 shared cores. p50s are "
     "close (5.7 vs 4.7 ms in the recorded run); the p99 gap was not analysed further.",
-    "- **Tracker RSS.** The recorded run used the earlier bounds (100,000 orders of detail, "
-    "200,000 ids, librdkafka's 100,000 prefetched messages per partition). Measured after: on a "
-    "1,000,000-order backlog 68 MiB peak with librdkafka's prefetch defaults, 41 MiB with "
-    "`queued.min.messages=10000`, now the Tracker's default along with 50,000 / 100,000.",
+    "- **Tracker RSS.** Peak on a 1,000,000-order backlog: 68 MiB with the defaults (50,000 "
+    "orders of detail, 100,000 ids, 8 MiB of prefetch). Most of the rest is librdkafka's "
+    "prefetch by message count (`queued.min.messages`, 100,000 per partition): bounding it to "
+    "10,000 cut the peak to 41 MiB but librdkafka 2.0.2 then backs off its fetches at the bound "
+    "and the Tracker fell from ~160,000 to ~17,000 orders/s, so that bound is not the default; "
+    "`-X queued.min.messages=...` is the knob for a memory-tight deployment.",
 ]
 
 
