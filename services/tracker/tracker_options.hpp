@@ -15,9 +15,9 @@ struct tracker_options {
   std::string http_listen{"0.0.0.0:8081"};
   std::string dlq_topic;  ///< empty: "<topic>.dlq"
   std::chrono::milliseconds shutdown_timeout{10'000};
-  std::size_t max_orders = 50'000;    ///< orders whose detail the view keeps
+  std::size_t max_orders = 50'000;  ///< orders whose detail the view keeps
   std::size_t id_window = 100'000;  ///< order ids remembered to absorb redeliveries
-  bool log_orders = true;             ///< one info line per order, as the seed's consumer prints
+  bool log_orders = true;           ///< one info line per order, as the seed's consumer prints
 };
 
 /// Parses argv and the environment. Empty when --help was printed. Throws config::config_error.
