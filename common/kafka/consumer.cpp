@@ -405,7 +405,7 @@ void consumer::close(std::chrono::milliseconds timeout, std::function<void()> do
   closing_ = true;
   close_done_ = std::move(done);
   close_deadline_ = std::chrono::steady_clock::now() + timeout;
-  close_grace_ = timeout;
+  commit_deadline_ = std::chrono::steady_clock::now() + timeout / 2;
   keepalive_.cancel();
   flush_stores();
   impl_->waker->start();  // in case close comes before subscribe
@@ -440,8 +440,7 @@ void consumer::leave_group() {
 
 void consumer::check_closed() {
   if (!close_done_) return;
-  // Half the time for the final commit at most; the group exit gets the rest.
-  if (!leaving_ && std::chrono::steady_clock::now() >= close_deadline_ - close_grace_ / 2) {
+  if (!leaving_ && std::chrono::steady_clock::now() >= commit_deadline_) {
     log::warn("kafka", "final offset commit not confirmed in time: leaving the group anyway");
     leave_group();
   }

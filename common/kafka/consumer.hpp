@@ -142,9 +142,9 @@ class consumer {
   std::string group_id_;
   std::chrono::steady_clock::time_point close_deadline_{};
   bool closing_ = false;
-  bool leaving_ = false;
-  std::chrono::milliseconds close_grace_{
-      0};  ///< the final commit is done (or given up on): the group exit began
+  bool leaving_ = false;  ///< the final commit is done (or given up on): the group exit began
+  /// Until when the final commit may delay the group exit: half of close()'s timeout.
+  std::chrono::steady_clock::time_point commit_deadline_{};
   bool handler_failed_ = false;
 };
 

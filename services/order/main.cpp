@@ -15,8 +15,8 @@ int main(int argc, char* argv[]) {
     boost::asio::io_context io(1);
     order::order_service service(io, std::move(*options));
     service.start();
-    io.run();
-    return service.exit_code();
+    io.run();  // returns once the service has stopped; a fatal Kafka error renews, not ends
+    return 0;
   } catch (const config::config_error& e) {
     std::cerr << "order-service: " << e.what() << "\n";
     return config::exit_config_error;

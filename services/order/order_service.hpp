@@ -32,9 +32,6 @@ class order_service {
   /// stopped. Throws config::config_error if the HTTP address cannot be used.
   void start();
 
-  /// 0 after a clean stop; non-zero when the service could not do its job.
-  int exit_code() const { return exit_code_; }
-
  private:
   void ensure_topic();
   void on_topic(const boost::system::error_code& ec, const std::string& detail);
@@ -77,7 +74,6 @@ class order_service {
   bool http_drained_ = true;
   bool flushed_ = false;
   std::size_t unfinished_ = 0;
-  int exit_code_ = 0;
   bool renewing_ = false;
 };
 

@@ -34,6 +34,7 @@ class Result:
         self.scenario = scenario
         self.values = dict.fromkeys(self.FIELDS, 0)
         self.extra = {}
+        self.redelivered_from = collections.Counter()  # Proc -> its orders others applied again
 
     def line(self):
         return f"{self.scenario}: " + " ".join(f"{k}={self.values[k]}" for k in self.FIELDS)
@@ -97,7 +98,6 @@ def check(scenario, cluster, topic, load, trackers, settle_timeout=90):
 
     first = {}  # (partition, offset) -> the Proc that applied it first
     redeliveries = 0
-    r.redelivered_from = collections.Counter()  # Proc -> orders it applied that others redid
     for t in trackers:
         for proc, incarnation in zip(t.incarnations, services.received_lines(t)):
             applied = collections.Counter()
