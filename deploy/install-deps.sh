@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12 packages, whatever the build, the local broker and the tests need and is
-# not there yet. Safe to run again: it asks apt only for missing packages.
+# not there yet, then librdkafka 2.14.2 (deploy/install-librdkafka.sh). Safe to run again: it asks
+# apt only for missing packages, and librdkafka is built once and cached.
 set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config git curl ca-certificates procps
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
   libboost-program-options1.81-dev libboost-url1.81-dev
-  libfmt-dev librdkafka-dev kcat
+  libfmt-dev kcat
+  # librdkafka 2.14.2 is built from Debian's source package by install-librdkafka.sh (below); these
+  # are the libraries it is built with (TLS, SASL/SCRAM, compression, OIDC).
+  libssl-dev libsasl2-dev zlib1g-dev libzstd-dev liblz4-dev libcurl4-openssl-dev
   openjdk-17-jdk-headless maven
   python3 python3-confluent-kafka python3-yaml
   clang-format clang-tidy
@@ -31,3 +35,5 @@ if ((${#missing[@]})); then
 else
   echo "install-deps: everything is installed"
 fi
+
+"$(dirname "$0")/install-librdkafka.sh"

@@ -30,15 +30,22 @@ void log_line(const rd_kafka_t* /*rk*/, int level, const char* facility, const c
 
 }  // namespace
 
-conf_ptr make_conf(const config::kafka_options& options,
+conf_ptr make_conf(client_kind kind, const config::kafka_options& options,
                    const std::vector<config::property>& defaults,
                    const std::vector<config::property>& enforced) {
   conf_ptr conf(rd_kafka_conf_new());
   for (const auto& p : defaults)
     set(conf.get(), p);
   set(conf.get(), {"bootstrap.servers", options.bootstrap_servers});
-  for (const auto& p : options.properties)
-    set(conf.get(), p);
+  for (const auto& p : options.properties) {
+    if (property_applies_to(p.first, kind)) {
+      set(conf.get(), p);
+    } else {
+      log::debug("kafka", "-X {} is a {} property: not given to this {}", p.first,
+                 kind == client_kind::producer ? "consumer" : "producer",
+                 kind == client_kind::producer ? "producer" : "consumer");
+    }
+  }
   for (const auto& p : enforced)
     set(conf.get(), p);
   route_logs(conf.get());

@@ -6,14 +6,16 @@
 
 #include "common/config/options.hpp"
 #include "common/kafka/handles.hpp"
+#include "common/kafka/property_scope.hpp"
 
 namespace order_tracker::kafka::detail {
 
 /// Applies, in order: `defaults` (the adapter's and the service's choices), bootstrap.servers,
-/// then the user's -X properties, which may override any default. `enforced` come last and
+/// then the user's -X properties that apply to this kind of client, which may override any
+/// default. `enforced` come last and
 /// cannot be overridden (the guarantees the service makes depend on them).
 /// Throws config::config_error naming the property librdkafka rejected.
-conf_ptr make_conf(const config::kafka_options& options,
+conf_ptr make_conf(client_kind kind, const config::kafka_options& options,
                    const std::vector<config::property>& defaults,
                    const std::vector<config::property>& enforced = {});
 

@@ -38,6 +38,23 @@ std::vector<topic_partition> to_vector(const rd_kafka_topic_partition_list_t* li
   return out;
 }
 
+bool is_classic_only(std::string_view name) {
+  return name == "partition.assignment.strategy" || name == "session.timeout.ms" ||
+         name == "heartbeat.interval.ms" || name == "group.protocol.type";
+}
+
+/// The group.protocol in effect: the user's -X if given (the last one wins), else the defaults'.
+std::string group_protocol(const config::kafka_options& options,
+                           const std::vector<config::property>& defaults) {
+  std::string chosen = "classic";
+  for (const auto* list : {&defaults, &options.properties}) {
+    for (const auto& p : *list) {
+      if (p.first == "group.protocol") chosen = p.second;
+    }
+  }
+  return chosen;
+}
+
 }  // namespace
 
 // ---- message ----------------------------------------------------------------------------------
@@ -198,8 +215,14 @@ consumer::consumer(boost::asio::io_context& io, const config::kafka_options& opt
       {"auto.commit.interval.ms", "1000"},
   };
   base.insert(base.end(), defaults.begin(), defaults.end());
+  if (group_protocol(options, base) == "consumer") {
+    // KIP-848: the broker assigns partitions and times sessions (group.consumer.* broker
+    // settings); librdkafka refuses these classic-only properties under group.protocol=consumer.
+    // A user's own -X of one of them still reaches librdkafka and gets its error.
+    std::erase_if(base, [](const config::property& p) { return is_classic_only(p.first); });
+  }
   // Enforced: only offsets the service stored after processing may be committed.
-  auto conf = detail::make_conf(options, base,
+  auto conf = detail::make_conf(client_kind::consumer, options, base,
                                 {{"group.id", group_id}, {"enable.auto.offset.store", "false"}});
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &consumer_callbacks::rebalance);

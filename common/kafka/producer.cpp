@@ -79,7 +79,7 @@ producer::producer(boost::asio::io_context& io, const config::kafka_options& opt
 }
 
 void producer::open() {
-  auto conf = detail::make_conf(options_, base_);
+  auto conf = detail::make_conf(client_kind::producer, options_, base_);
   // Event mode: reports, errors and statistics arrive on the main queue, which we drain on wake-up.
   rd_kafka_conf_set_events(conf.get(),
                            RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_STATS);

@@ -3,6 +3,7 @@
 #include <exception>
 #include <iostream>
 
+#include "common/kafka/client_library.hpp"
 #include "common/observability/log.hpp"
 #include "services/order/order_service.hpp"
 
@@ -12,6 +13,7 @@ int main(int argc, char* argv[]) {
     auto options = order::parse_order_options(argc, argv, config::current_environment());
     if (!options) return 0;
     log::configure(options->common.log_level, options->common.log_format);
+    kafka::require_supported_client_library("order-service");
     boost::asio::io_context io(1);
     order::order_service service(io, std::move(*options));
     service.start();
