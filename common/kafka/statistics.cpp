@@ -20,7 +20,8 @@ std::int64_t int_of(const boost::json::object& o, std::string_view key, std::int
 }  // namespace
 
 bool statistics::any_broker_up() const {
-  return std::any_of(brokers.begin(), brokers.end(), [](const auto& b) { return b.up; });
+  return bootstrap_up ||
+         std::any_of(brokers.begin(), brokers.end(), [](const auto& b) { return b.up; });
 }
 
 bool broker_reachability::on_error(const boost::system::error_code& ec) {
@@ -61,9 +62,13 @@ std::optional<statistics> parse_statistics(std::string_view json) {
       // Bootstrap placeholders (node -1) and logical handles such as "GroupCoordinator" (which
       // borrow a real broker's node id) are not brokers of their own. A configured bootstrap
       // broker that metadata identified keeps source "configured" and counts.
-      if (bs.node_id < 0 || logical) continue;
+      if (logical) continue;
       const auto* state = b->if_contains("state");
       bs.up = state != nullptr && state->is_string() && state->get_string() == "UP";
+      if (bs.node_id < 0) {
+        s.bootstrap_up = s.bootstrap_up || bs.up;
+        continue;
+      }
       if (const auto* rtt = b->if_contains("rtt"); rtt != nullptr && rtt->is_object()) {
         bs.rtt_avg_seconds = static_cast<double>(int_of(rtt->get_object(), "avg")) / 1e6;
       }

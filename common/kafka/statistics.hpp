@@ -34,10 +34,14 @@ struct statistics {
   std::int64_t tx_messages = 0;
   std::int64_t rx_messages = 0;
   std::vector<broker_statistics> brokers;  ///< learned brokers only (bootstrap entries skipped)
+  /// A bootstrap connection is open. After all brokers were down, librdkafka (2.10+) re-bootstraps
+  /// and, with sparse connections, connects a learned broker only once it has work for it: the
+  /// bootstrap connection is then the only sign that the cluster is reachable again.
+  bool bootstrap_up = false;
   std::vector<partition_statistics> partitions;  ///< assigned/consumed partitions only
   std::int64_t rebalances = 0;
 
-  /// At least one broker of the cluster has an open connection.
+  /// At least one broker of the cluster, learned or bootstrap, has an open connection.
   bool any_broker_up() const;
 };
 

@@ -353,13 +353,28 @@ BOOST_AUTO_TEST_CASE(is_true_when_one_broker_is_up) {
   BOOST_TEST(s.any_broker_up());
 }
 
-BOOST_AUTO_TEST_CASE(ignores_a_bootstrap_entry_that_is_up) {
+// After every broker was down, librdkafka 2.10+ re-bootstraps: the open bootstrap connection is
+// then the only one until the client has work for a learned broker (sparse connections).
+BOOST_AUTO_TEST_CASE(counts_a_bootstrap_connection_that_is_up) {
   const auto s = kafka::parse_statistics(R"({
     "type": "producer",
     "brokers": {
       "localhost:9092/bootstrap": {"name": "localhost:9092/bootstrap", "nodeid": -1,
                                    "state": "UP"},
-      "kafka-1:9092/1": {"name": "kafka-1:9092/1", "nodeid": 1, "state": "CONNECT"}
+      "kafka-1:9092/1": {"name": "kafka-1:9092/1", "nodeid": 1, "state": "INIT"}
+    }
+  })");
+  BOOST_TEST_REQUIRE(s.has_value());
+  BOOST_TEST(s->bootstrap_up);
+  BOOST_TEST(s->brokers.size() == 1u);
+  BOOST_TEST(s->any_broker_up());
+}
+
+BOOST_AUTO_TEST_CASE(is_false_when_the_bootstrap_connection_is_not_up_either) {
+  const auto s = kafka::parse_statistics(R"({
+    "brokers": {
+      "localhost:9092/bootstrap": {"nodeid": -1, "state": "AUTH_REQ"},
+      "kafka-1:9092/1": {"nodeid": 1, "state": "DOWN"}
     }
   })");
   BOOST_TEST_REQUIRE(s.has_value());
