@@ -117,8 +117,21 @@ struct consumer::impl {
   bool cooperative = false;
 };
 
-// librdkafka calls these from inside rd_kafka_consume_batch_queue(), i.e. on the io thread.
+// librdkafka calls these from inside rd_kafka_consume_batch_queue(), i.e. on the io thread. An
+// exception must not unwind through librdkafka's C frames (std::terminate at best): each callback
+// catches, and a failed handler is reported like a failed message handler, as fatal.
 struct consumer_callbacks {
+  template <typename F>
+  static void guarded(consumer& self, std::string_view where, F&& f) noexcept {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      self.report_handler_failure(fmt::format("{} handler failed: {}", where, e.what()));
+    } catch (...) {
+      self.report_handler_failure(fmt::format("{} handler failed", where));
+    }
+  }
+
   static void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t* partitions, void* opaque) {
     auto& self = *static_cast<consumer*>(opaque);
@@ -129,7 +142,10 @@ struct consumer_callbacks {
       plan.reserve(moved.size());
       for (auto& p : moved)
         plan.push_back({std::move(p), false});
-      if (self.events_.on_assigned) self.events_.on_assigned(plan);
+      // Whatever the handler does, the assignment itself must happen: librdkafka's rebalance
+      // state machine waits for it.
+      if (self.events_.on_assigned)
+        guarded(self, "assignment", [&] { self.events_.on_assigned(plan); });
       std::vector<topic_partition> starts, paused;
       for (const auto& a : plan) {
         starts.push_back(a.where);
@@ -148,7 +164,9 @@ struct consumer_callbacks {
       return;
     }
     const bool lost = rd_kafka_assignment_lost(rk) != 0;
-    if (self.events_.on_revoked) self.events_.on_revoked(moved, lost);
+    if (self.events_.on_revoked) {
+      guarded(self, "revocation", [&] { self.events_.on_revoked(moved, lost); });
+    }
     if (!lost) {
       // What was processed on these partitions is committed before another member takes them.
       self.flush_stores();
@@ -174,9 +192,11 @@ struct consumer_callbacks {
     // _NO_OFFSET: nothing new to commit, which is not worth reporting.
     if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
     if (self.events_.on_commit) {
-      self.events_.on_commit(
-          err == RD_KAFKA_RESP_ERR_NO_ERROR ? boost::system::error_code{} : make_error(err),
-          to_vector(offsets));
+      guarded(self, "commit", [&] {
+        self.events_.on_commit(
+            err == RD_KAFKA_RESP_ERR_NO_ERROR ? boost::system::error_code{} : make_error(err),
+            to_vector(offsets));
+      });
     }
   }
 
@@ -190,12 +210,16 @@ struct consumer_callbacks {
       code = rd_kafka_fatal_error(rk, buf.data(), buf.size());
       text = buf.data();
     }
-    if (self.events_.on_error) self.events_.on_error(make_error(code), text, fatal);
+    if (self.events_.on_error) {
+      guarded(self, "error", [&] { self.events_.on_error(make_error(code), text, fatal); });
+    }
   }
 
   static int stats(rd_kafka_t*, char* json, size_t len, void* opaque) {
     auto& self = *static_cast<consumer*>(opaque);
-    if (self.events_.on_stats) self.events_.on_stats(std::string_view(json, len));
+    if (self.events_.on_stats) {
+      guarded(self, "statistics", [&] { self.events_.on_stats(std::string_view(json, len)); });
+    }
     return 0;  // librdkafka frees the JSON
   }
 };
@@ -207,6 +231,7 @@ consumer::consumer(boost::asio::io_context& io, const config::kafka_options& opt
       events_(std::move(events)),
       keepalive_(io),
       close_timer_(io),
+      continue_(io),
       group_id_(group_id) {
   std::vector<config::property> base{
       {"partition.assignment.strategy", "cooperative-sticky"},
@@ -249,6 +274,7 @@ consumer::~consumer() {
   impl_->admin_queue.reset();
   keepalive_.cancel();
   close_timer_.cancel();
+  continue_.cancel();
   impl_->queue.reset();
   if (!rd_kafka_consumer_closed(impl_->handle.get())) {
     // A blocking close here could wait session.timeout.ms for a broker that is gone.
@@ -377,12 +403,27 @@ std::vector<topic_partition> consumer::assignment() const {
   return to_vector(list);
 }
 
+void consumer::report_handler_failure(const std::string& what) noexcept {
+  // Skipping the work and going on would let a later store commit past it: stop handing out
+  // messages and let the service treat it as fatal.
+  handler_failed_ = true;
+  log::error("kafka", "{}", what);
+  if (!events_.on_error || reporting_failure_) return;
+  reporting_failure_ = true;
+  try {
+    events_.on_error(make_error(RD_KAFKA_RESP_ERR__FAIL), what, true);
+  } catch (...) {
+    // The error handler itself failed: the log line above is all that can be done here.
+  }
+  reporting_failure_ = false;
+}
+
 void consumer::drain() {
+  // One bounded batch per loop turn: timers, signals and HTTP run between batches, and the
+  // batch's offsets are stored (once per partition) before the next one is taken.
   std::array<rd_kafka_message_t*, batch_size> batch{};
-  for (;;) {
-    const ssize_t n =
-        rd_kafka_consume_batch_queue(impl_->queue.get(), 0, batch.data(), batch.size());
-    if (n <= 0) break;
+  const ssize_t n = rd_kafka_consume_batch_queue(impl_->queue.get(), 0, batch.data(), batch.size());
+  if (n > 0) {
     for (ssize_t i = 0; i < n; ++i) {
       message m(batch[static_cast<std::size_t>(i)]);
       const rd_kafka_message_t* raw = batch[static_cast<std::size_t>(i)];
@@ -400,18 +441,28 @@ void consumer::drain() {
       try {
         events_.on_message(std::move(m));
       } catch (const std::exception& e) {
-        // Skipping the message and going on would let a later store commit past it: stop
-        // handing out messages and let the service treat it as fatal.
-        handler_failed_ = true;
-        const auto what = fmt::format("message handler failed at partition {} offset {}: {}",
-                                      partition, offset, e.what());
-        if (events_.on_error) events_.on_error(make_error(RD_KAFKA_RESP_ERR__FAIL), what, true);
+        report_handler_failure(fmt::format("message handler failed at partition {} offset {}: {}",
+                                           partition, offset, e.what()));
       }
     }
-    if (static_cast<std::size_t>(n) < batch.size()) break;
   }
   flush_stores();
+  // A full batch means more is probably queued. librdkafka writes the eventfd again only once the
+  // queue went empty, so the rest is ours to take: on a later turn, not now.
+  if (static_cast<std::size_t>(n) == batch.size()) schedule_drain();
   if (closing_) check_closed();
+}
+
+void consumer::schedule_drain() {
+  if (drain_scheduled_) return;
+  drain_scheduled_ = true;
+  continue_.expires_at(std::chrono::steady_clock::time_point::min());
+  continue_.async_wait([this](const boost::system::error_code& ec) {
+    // Cancelled by the destructor: this consumer may be gone.
+    if (ec == boost::asio::error::operation_aborted) return;
+    drain_scheduled_ = false;
+    drain();
+  });
 }
 
 void consumer::arm_keepalive() {

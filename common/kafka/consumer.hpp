@@ -128,6 +128,8 @@ class consumer {
   friend struct consumer_callbacks;
   struct impl;
   void drain();
+  void schedule_drain();
+  void report_handler_failure(const std::string& what) noexcept;
   void drain_admin();
   void flush_stores();
   void arm_keepalive();
@@ -138,6 +140,9 @@ class consumer {
   consumer_events events_;
   boost::asio::steady_timer keepalive_;
   boost::asio::steady_timer close_timer_;
+  boost::asio::steady_timer continue_;  ///< the next batch of a drain, on a later loop turn
+  bool drain_scheduled_ = false;
+  bool reporting_failure_ = false;
   std::function<void()> close_done_;
   std::string group_id_;
   std::chrono::steady_clock::time_point close_deadline_{};
