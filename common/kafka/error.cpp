@@ -38,6 +38,13 @@ bool is_unknown_topic(const boost::system::error_code& ec) noexcept {
           ec.value() == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC);
 }
 
+bool is_authentication_failure(const boost::system::error_code& ec) noexcept {
+  return ec.category() == error_category() &&
+         (ec.value() == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+          ec.value() == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
+          ec.value() == RD_KAFKA_RESP_ERR__SSL);
+}
+
 bool is_fatal(const boost::system::error_code& ec) noexcept {
   return ec.category() == error_category() && ec.value() == RD_KAFKA_RESP_ERR__FATAL;
 }

@@ -20,6 +20,9 @@ bool is_all_brokers_down(const boost::system::error_code& ec) noexcept;
 /// The topic does not exist (broker's UNKNOWN_TOPIC_OR_PART or librdkafka's _UNKNOWN_TOPIC).
 bool is_unknown_topic(const boost::system::error_code& ec) noexcept;
 
+/// The broker refused this client's credentials (SASL) or its TLS identity.
+bool is_authentication_failure(const boost::system::error_code& ec) noexcept;
+
 /// The client instance can no longer work (e.g. idempotent producer fenced); it must be replaced.
 bool is_fatal(const boost::system::error_code& ec) noexcept;
 

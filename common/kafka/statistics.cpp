@@ -24,7 +24,11 @@ bool statistics::any_broker_up() const {
          std::any_of(brokers.begin(), brokers.end(), [](const auto& b) { return b.up; });
 }
 
-bool broker_reachability::on_error(const boost::system::error_code& ec) {
+bool broker_reachability::on_error(const boost::system::error_code& ec, std::string_view reason) {
+  last_error_ = std::string(reason.empty() ? ec.message() : reason);
+  if (is_authentication_failure(ec)) {
+    authentication_error_ = "authentication failed: " + last_error_;
+  }
   if (!is_all_brokers_down(ec) || !up_) return false;
   up_ = false;
   return true;
@@ -34,7 +38,13 @@ bool broker_reachability::on_statistics(const statistics& s) {
   const bool up = s.any_broker_up();
   const bool changed = up != up_;
   up_ = up;
+  if (up) authentication_error_.clear();
   return changed;
+}
+
+std::string broker_reachability::down_reason() const {
+  const auto& why = authentication_error_.empty() ? last_error_ : authentication_error_;
+  return "no broker reachable" + (why.empty() ? std::string() : ": " + why);
 }
 
 std::optional<statistics> parse_statistics(std::string_view json) {

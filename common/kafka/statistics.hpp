@@ -50,12 +50,18 @@ struct statistics {
 class broker_reachability {
  public:
   bool up() const { return up_; }
-  /// Returns true when the state changed (worth a log line).
-  bool on_error(const boost::system::error_code& ec);
+  /// Returns true when the state changed (worth a log line). `reason` is the client's text.
+  bool on_error(const boost::system::error_code& ec, std::string_view reason = {});
   bool on_statistics(const statistics& s);
+  /// Why no broker is reachable, for /readyz: an authentication failure seen since the last
+  /// connection was up wins over librdkafka's later "N/N brokers are down", which follows it and
+  /// says nothing an operator can act on; otherwise the last error.
+  std::string down_reason() const;
 
  private:
   bool up_ = true;
+  std::string last_error_;
+  std::string authentication_error_;
 };
 
 /// Parses one statistics document; empty if it is not the expected JSON.

@@ -460,3 +460,30 @@ BOOST_AUTO_TEST_CASE(reachability_follows_all_brokers_down_and_the_next_statisti
   BOOST_TEST(r.on_statistics(s));
   BOOST_TEST(!r.up());
 }
+
+BOOST_AUTO_TEST_CASE(the_down_reason_names_an_authentication_failure_over_brokers_down) {
+  using order_tracker::kafka::make_error;
+  order_tracker::kafka::broker_reachability r;
+  // What librdkafka 2.14 reports for a wrong SASL password: the authentication failure, then
+  // "1/1 brokers are down" over and over.
+  r.on_error(make_error(-169),
+             "sasl_plaintext://127.0.0.1:9092/bootstrap: SASL authentication "
+             "error: Authentication failed: Invalid username or password");
+  r.on_error(make_error(-187), "1/1 brokers are down");
+  BOOST_TEST(!r.up());
+  BOOST_TEST(r.down_reason() ==
+             "no broker reachable: authentication failed: sasl_plaintext://127.0.0.1:9092/"
+             "bootstrap: SASL authentication error: Authentication failed: Invalid username or "
+             "password");
+}
+
+BOOST_AUTO_TEST_CASE(the_down_reason_forgets_an_authentication_failure_once_a_broker_was_up) {
+  using order_tracker::kafka::make_error;
+  order_tracker::kafka::broker_reachability r;
+  r.on_error(make_error(-169), "bad password");
+  order_tracker::kafka::statistics s;
+  s.brokers.push_back({"127.0.0.1:9092/1", 1, true, 0, 0});
+  r.on_statistics(s);
+  r.on_error(make_error(-187), "1/1 brokers are down");
+  BOOST_TEST(r.down_reason() == "no broker reachable: 1/1 brokers are down");
+}
