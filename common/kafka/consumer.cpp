@@ -17,6 +17,7 @@ namespace {
 constexpr std::chrono::milliseconds keepalive_interval{1000};
 constexpr std::chrono::milliseconds close_check_interval{20};
 constexpr std::size_t batch_size = 1024;
+constexpr std::chrono::milliseconds final_commit_retry{100};
 
 detail::partition_list_ptr to_list(const std::vector<topic_partition>& parts) {
   detail::partition_list_ptr list(
@@ -232,6 +233,7 @@ consumer::consumer(boost::asio::io_context& io, const config::kafka_options& opt
       keepalive_(io),
       close_timer_(io),
       continue_(io),
+      commit_retry_(io),
       group_id_(group_id) {
   std::vector<config::property> base{
       {"partition.assignment.strategy", "cooperative-sticky"},
@@ -275,6 +277,7 @@ consumer::~consumer() {
   keepalive_.cancel();
   close_timer_.cancel();
   continue_.cancel();
+  commit_retry_.cancel();
   impl_->queue.reset();
   if (!rd_kafka_consumer_closed(impl_->handle.get())) {
     // A blocking close here could wait session.timeout.ms for a broker that is gone.
@@ -493,16 +496,37 @@ void consumer::close(std::chrono::milliseconds timeout, std::function<void()> do
     assigned.reset(raw);
     rd_kafka_pause_partitions(impl_->handle.get(), assigned.get());
   }
-  const auto err =
-      rd_kafka_commit_queue(impl_->handle.get(), nullptr, impl_->admin_queue.get(), nullptr,
-                            new committed_handler([this](const boost::system::error_code& ec,
-                                                         const std::vector<topic_partition>&) {
-                              if (ec && ec != make_error(RD_KAFKA_RESP_ERR__NO_OFFSET))
-                                log::warn("kafka", "final offset commit: {}", ec.message());
-                              leave_group();
-                            }));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) leave_group();
+  final_commit();
   check_closed();
+}
+
+void consumer::final_commit() {
+  const auto err = rd_kafka_commit_queue(
+      impl_->handle.get(), nullptr, impl_->admin_queue.get(), nullptr,
+      new committed_handler(
+          [this](const boost::system::error_code& ec, const std::vector<topic_partition>&) {
+            if (leaving_) return;
+            // Classic protocol: a commit sent while another member joins or leaves is refused
+            // for the member's old generation. librdkafka rejoins by itself, and the same commit
+            // with the new generation succeeds for the partitions this member still owns: try
+            // again until the commit deadline rather than leave the next owner to redo our work.
+            if ((ec == make_error(RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION) ||
+                 ec == make_error(RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)) &&
+                std::chrono::steady_clock::now() + final_commit_retry < commit_deadline_) {
+              log::info("kafka", "final offset commit refused during a rebalance ({}): retrying",
+                        ec.message());
+              commit_retry_.expires_after(final_commit_retry);
+              commit_retry_.async_wait([this](const boost::system::error_code& wait) {
+                if (wait == boost::asio::error::operation_aborted || leaving_) return;
+                final_commit();
+              });
+              return;
+            }
+            if (ec && ec != make_error(RD_KAFKA_RESP_ERR__NO_OFFSET))
+              log::warn("kafka", "final offset commit: {}", ec.message());
+            leave_group();
+          }));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) leave_group();
 }
 
 void consumer::leave_group() {
@@ -522,6 +546,7 @@ void consumer::check_closed() {
   if (closed || std::chrono::steady_clock::now() >= close_deadline_) {
     if (!closed) log::warn("kafka", "consumer close timed out: leaving without a clean group exit");
     close_timer_.cancel();
+    commit_retry_.cancel();
     impl_->waker->stop();
     impl_->admin_waker->stop();
     auto done = std::move(close_done_);

@@ -134,6 +134,7 @@ class consumer {
   void flush_stores();
   void arm_keepalive();
   void check_closed();
+  void final_commit();
   void leave_group();
 
   std::unique_ptr<impl> impl_;
@@ -141,6 +142,8 @@ class consumer {
   boost::asio::steady_timer keepalive_;
   boost::asio::steady_timer close_timer_;
   boost::asio::steady_timer continue_;  ///< the next batch of a drain, on a later loop turn
+  boost::asio::steady_timer
+      commit_retry_;  ///< the final commit again, after a rebalance refused it
   bool drain_scheduled_ = false;
   bool reporting_failure_ = false;
   std::function<void()> close_done_;

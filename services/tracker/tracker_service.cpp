@@ -29,6 +29,11 @@ std::string describe(const std::vector<kafka::topic_partition>& parts) {
 std::vector<config::property> consumer_defaults() {
   return {
       {"client.id", "tracker-service"},
+      // KIP-848 (Kafka 4.0+, librdkafka 2.12+): the broker assigns, each member reconciles on its
+      // own, and a member's commit is never refused for a rebalance elsewhere in the group. In
+      // the rolling restart it took redeliveries from 130 (classic, cooperative-sticky) to 0, and
+      // stops from 1.2 s to 0.2 s (RELIABILITY.md). -X group.protocol=classic for older brokers.
+      {"group.protocol", "consumer"},
       // Readiness and lag metrics follow the statistics, so they come often.
       {"statistics.interval.ms", "1000"},
       // A topic created after we subscribed is noticed within seconds, not minutes.

@@ -21,11 +21,12 @@ import procs  # noqa: E402  (registers the clean-up first)
 import cluster  # noqa: E402
 from context import Context  # noqa: E402
 import scenarios_brokers  # noqa: E402
+import scenarios_group  # noqa: E402
 import scenarios_input  # noqa: E402
 import scenarios_services  # noqa: E402
 
 SCENARIOS = {}
-for module in (scenarios_services, scenarios_brokers, scenarios_input):
+for module in (scenarios_services, scenarios_brokers, scenarios_input, scenarios_group):
     SCENARIOS.update(module.SCENARIOS)
 try:
     import hostile  # noqa: E402
@@ -43,6 +44,9 @@ def main():
                     "fault at another moment")
     ap.add_argument("--seed", type=int, default=None, help="seed of the fault moments")
     ap.add_argument("--keep", action="store_true", help="keep the work dir (logs) afterwards")
+    ap.add_argument("--group-protocol", choices=["classic", "consumer"], default=None,
+                    help="the Trackers' consumer group protocol (-X group.protocol); default: "
+                    "the Tracker's own default")
     ap.add_argument("--list", action="store_true")
     a = ap.parse_args()
     if a.list:
@@ -58,6 +62,8 @@ def main():
     seed = a.seed if a.seed is not None else int(time.time()) % 100000
     workdir = tempfile.mkdtemp(prefix="chaos.")
     ctx = Context(os.path.abspath(a.bin_dir), workdir, seed, a.repeats)
+    if a.group_protocol:
+        ctx.tracker_args = ["-X", f"group.protocol={a.group_protocol}"]
     ctx.log(f"seed {seed}, work dir {workdir}")
     try:
         for name in a.scenario:

@@ -14,6 +14,7 @@ class Context:
         self.repeats = repeats
         self.failures = []
         self.lines = []  # closing lines, in order
+        self.tracker_args = []  # given to every Tracker a scenario starts (e.g. group.protocol)
 
     def log(self, msg):
         print(f"[{time.monotonic() - T0:6.1f}s] {msg}", flush=True)

@@ -12,7 +12,7 @@ class Stack:
     def __init__(self, ctx, name, nodes=1, replication=1, min_isr=None, partitions=3, trackers=1,
                  order_extra=(), tracker_extra=(), topic="orders", topic_config=None):
         self.ctx, self.name, self.topic = ctx, name, topic
-        self.tracker_extra = list(tracker_extra)
+        self.tracker_extra = [*ctx.tracker_args, *tracker_extra]
         t0 = time.monotonic()
         self.cluster = Cluster(ctx.workdir, nodes).start()
         config = dict(topic_config or {})
