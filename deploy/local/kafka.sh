@@ -34,17 +34,21 @@ PERF_JVM=(-Xmx256m -XX:+UseG1GC -Xshare:auto -Djava.awt.headless=true)
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 
+# The brokers authenticate to each other with this one; clients may use any enabled mechanism.
 SCRAM_MECH=SCRAM-SHA-256
+# Every user gets credentials for both SCRAM mechanisms at format time, whichever are enabled.
+SCRAM_MECHS=(SCRAM-SHA-256 SCRAM-SHA-512)
 ADMIN_USER=admin
 ADMIN_PASS=admin-secret
 ALICE_USER=alice
 ALICE_PASS=alice-secret
-# PLAIN is enabled next to SCRAM because Debian 12's librdkafka 2.0.2 (kcat,
-# python3-confluent-kafka, our services) fails SCRAM against this broker with "invalid
-# credentials" while the Java client logs in with the same user: Kafka 4.x checks the SCRAM nonce
-# strictly and librdkafka before 2.6.1 sends a malformed one. --sasl-mechanisms SCRAM-SHA-256
-# makes the cluster SCRAM-only (then only Java clients can log in).
-DEFAULT_SASL_MECHS="$SCRAM_MECH,PLAIN"
+# PLAIN is enabled next to SCRAM for librdkafka before 2.6.1, which fails SCRAM against this
+# broker with "invalid credentials" while the Java client logs in with the same user (Kafka 4.x
+# checks the SCRAM nonce strictly and those versions send a malformed one). Debian 12's kcat and
+# python3-confluent-kafka load its librdkafka 2.0.2; the services run on 2.14.2 and log in with
+# either SCRAM mechanism. --sasl-mechanisms SCRAM-SHA-256,SCRAM-SHA-512 makes the cluster
+# SCRAM-only (then kcat on 2.0.2 cannot log in, and kafka.sh uses the Java tools instead).
+DEFAULT_SASL_MECHS="SCRAM-SHA-256,SCRAM-SHA-512,PLAIN"
 
 usage() {
   cat <<EOF
@@ -61,9 +65,10 @@ Commands:
          On a dir with a stopped cluster it restarts it keeping its data; if it already runs it
          says so and exits 0. --fresh stops it and wipes the dir first.
          --sasl: SASL on the client listener (the controller listener stays PLAINTEXT), users
-         admin/admin-secret and alice/alice-secret, mechanisms SCRAM-SHA-256 and PLAIN (PLAIN
-         because librdkafka < 2.6.1, e.g. Debian's 2.0.2, cannot do SCRAM with Kafka 4.x).
-         --sasl-mechanisms SCRAM-SHA-256 (implies --sasl) leaves PLAIN out.
+         admin/admin-secret and alice/alice-secret, mechanisms SCRAM-SHA-256, SCRAM-SHA-512
+         and PLAIN (PLAIN because librdkafka < 2.6.1, e.g. Debian 12's 2.0.2 that kcat loads,
+         cannot do SCRAM with Kafka 4.x). The brokers use SCRAM-SHA-256 between themselves.
+         --sasl-mechanisms M,... (implies --sasl) enables only those; SCRAM-SHA-256 must be one.
   stop   [--dir D]              SIGTERM every node (SIGKILL after ${STOP_TIMEOUT}s); exit 0 if none ran.
   status [--dir D]              One line per node; exit 0 if all run, 3 otherwise.
   stop-node I  [--dir D]        Stop node I (0-based) of a cluster, keeping its data.
@@ -378,6 +383,12 @@ sasl.enabled.mechanisms=$SASL_MECHS
 sasl.mechanism.inter.broker.protocol=$SCRAM_MECH
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$ADMIN_USER" password="$ADMIN_PASS";
 EOF
+      if mech_enabled SCRAM-SHA-512; then
+        cat <<EOF
+# The broker needs a login module for every enabled mechanism; SCRAM checks the stored credentials.
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$ADMIN_USER" password="$ADMIN_PASS";
+EOF
+      fi
       if plain_enabled; then
         cat <<EOF
 # PLAIN for librdkafka < 2.6.1 clients (see kafka.sh); same users as SCRAM.
@@ -422,9 +433,13 @@ format_node() {
   fi
   if [[ $SASL == 1 ]]; then
     # SCRAM users must exist in the bootstrap metadata: the broker authenticates itself as admin
-    # before anyone could create them through the Admin API.
-    args+=(--add-scram "$SCRAM_MECH=[name=$ADMIN_USER,password=$ADMIN_PASS]"
-      --add-scram "$SCRAM_MECH=[name=$ALICE_USER,password=$ALICE_PASS]")
+    # before anyone could create them through the Admin API. Both mechanisms get credentials, so
+    # a client can pick either one.
+    local m
+    for m in "${SCRAM_MECHS[@]}"; do
+      args+=(--add-scram "$m=[name=$ADMIN_USER,password=$ADMIN_PASS]"
+        --add-scram "$m=[name=$ALICE_USER,password=$ALICE_PASS]")
+    done
   fi
   if ! java "${TOOL_JVM[@]}" -Dlog4j2.configurationFile="$TOOLS_LOG4J" -cp "$LIBS_DIR/*" \
     kafka.tools.StorageTool "${args[@]}" >"$nd/format.log" 2>&1; then
@@ -452,7 +467,8 @@ launch_node() {
   die "node $i did not record its pid"
 }
 
-plain_enabled() { [[ ,$SASL_MECHS, == *,PLAIN,* ]]; }
+mech_enabled() { [[ ,$SASL_MECHS, == *,$1,* ]]; }
+plain_enabled() { mech_enabled PLAIN; }
 
 # kcat (librdkafka 2.0.2 on Debian 12) can only log in with PLAIN, see DEFAULT_SASL_MECHS.
 kcat_usable() { have kcat && { [[ $SASL != 1 ]] || plain_enabled; }; }
@@ -591,8 +607,8 @@ cmd_start() {
   if [[ -n $mechs ]]; then
     [[ ,$mechs, == *,$SCRAM_MECH,* ]] ||
       usage_error "--sasl-mechanisms must include $SCRAM_MECH (the brokers use it between themselves)"
-    [[ $mechs =~ ^(SCRAM-SHA-256|PLAIN)(,(SCRAM-SHA-256|PLAIN))*$ ]] ||
-      usage_error "--sasl-mechanisms: only SCRAM-SHA-256 and PLAIN are set up"
+    [[ $mechs =~ ^(SCRAM-SHA-256|SCRAM-SHA-512|PLAIN)(,(SCRAM-SHA-256|SCRAM-SHA-512|PLAIN))*$ ]] ||
+      usage_error "--sasl-mechanisms: only SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN are set up"
   fi
 
   resolve_libs

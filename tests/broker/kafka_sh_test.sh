@@ -5,7 +5,8 @@
 #   tests/broker/kafka_sh_test.sh              one node (the default, ~30 s)
 #   tests/broker/kafka_sh_test.sh --nodes 3    three nodes, plus stop-node/start-node of node 1
 #   tests/broker/kafka_sh_test.sh --sasl       SASL cluster: kcat logs in as alice, unauthenticated
-#                                              and wrong-password clients are refused
+#                                              and wrong-password clients are refused, alice logs
+#                                              in with SCRAM-SHA-512 (Java client)
 #   KAFKA_SH_TEST_NODES=3 KAFKA_SH_TEST_SASL=1 tests/broker/kafka_sh_test.sh
 #
 # Ports are random (free base in 20000-32000, below the ephemeral range) and the cluster dir is a fresh temp dir, so runs in
@@ -172,6 +173,20 @@ grep -qx t <<<"$topics" || fail "topic t not listed: $topics"
 if ((NODES == 3)); then
   desc=$("$K" cli --dir "$D" kafka-topics --describe --topic t)
   grep -q 'ReplicationFactor: 3' <<<"$desc" || fail "topic t is not replicated 3 times: $desc"
+fi
+
+if ((SASL)); then
+  step "SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN enabled; alice logs in with SCRAM-SHA-512"
+  grep -q 'sasl SCRAM-SHA-256,SCRAM-SHA-512,PLAIN,' <<<"$status" ||
+    fail "status does not name the three mechanisms: $status"
+  cat >"$TMP/alice-512.properties" <<'EOF'
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="alice-secret";
+EOF
+  topics=$("$K" cli --dir "$D" kafka-topics --list --command-config "$TMP/alice-512.properties") ||
+    fail "alice could not list topics with SCRAM-SHA-512"
+  grep -qx t <<<"$topics" || fail "topic t not listed for alice over SCRAM-SHA-512: $topics"
 fi
 
 if ((SASL)) && have_kcat; then

@@ -5,23 +5,28 @@ Usage: sasl_test.py --bin-dir DIR [--keep] [--deadline S]
   DIR holds the built order-service and tracker-service; --keep leaves the temp dir (logs,
   cluster data) behind; --deadline bounds the whole run (default 150 s, under ctest's TIMEOUT).
 
-It starts its own SASL broker (deploy/local/kafka.sh start --sasl) on a free loopback base port
-in a fresh temp dir, then runs three pairs of services side by side (separate HTTP ports and
-consumer groups), each configured either only through the environment (KAFKA_BOOTSTRAP_SERVERS,
-RDKAFKA_*, HTTP_LISTEN, ... and no argument at all) or only through flags (--bootstrap-servers,
--X ...) with every setting variable removed from its environment:
+It starts its own SASL broker (deploy/local/kafka.sh start --sasl: SCRAM-SHA-256, SCRAM-SHA-512
+and PLAIN, user alice in all three) on a free loopback base port in a fresh temp dir, then runs
+four pairs of services side by side (separate HTTP ports and consumer groups), each configured
+either only through the environment (KAFKA_BOOTSTRAP_SERVERS, RDKAFKA_*, HTTP_LISTEN, ... and no
+argument at all) or only through flags (--bootstrap-servers, -X ...) with every setting variable
+removed from its environment:
 
-  1. PLAIN as alice with the right password: POSTed orders get 201 with partition and offset and
-     the Tracker answers GET /orders/{id} for each; both stop with exit 0 on SIGTERM.
-  2. SCRAM-SHA-256 as alice with the right password: Debian 12's librdkafka 2.0.2 cannot log in
-     to Kafka 4.x with SCRAM (fixed in librdkafka 2.6.1). The test records which way it went and
-     only insists on a clear outcome: logged in and working, or a logged authentication error
-     with /readyz 503 and the process still up. The known limitation is not a failure.
-  3. PLAIN with a wrong password: after ~15 s both processes still run (started once, never
-     exited), /healthz 200, /readyz 503 with a reason, POST /orders 503 at once, an
-     authentication error in the log and no log flood. Then, since the services read their
-     credentials only at start, they are stopped (exit 0 expected) and started again with the
-     right password, and the line says how long recovery took.
+  1. PLAIN, 2. SCRAM-SHA-256 and 3. SCRAM-SHA-512, each as alice with the right password: the
+     same checks for all three. /readyz 200, POSTed orders get 201 with partition and offset, the
+     Tracker answers GET /orders/{id} for each with the same partition and offset, no
+     authentication error in either log, and both stop with exit 0 on SIGTERM. A login that
+     fails is a test failure (the services need librdkafka >= 2.12, which logs in with SCRAM to
+     Kafka 4.x; 2.0.2 could not). The librdkafka version is taken from the services' own
+     "runs on librdkafka X" log line.
+  4. A wrong password (the Order service with PLAIN, the Tracker with SCRAM-SHA-256): after
+     ~15 s both processes still run (started once, never exited), /healthz 200, /readyz 503 with
+     a reason, POST /orders 503 at once, an authentication error in the log and no log flood.
+     With READYZ_REASON_MUST_NAME_AUTH (on) the /readyz reason must also name the authentication
+     failure ("auth" in it, any case); that is checked last, after 4b, so a run shows everything
+     else too. Then (4b), since the services read their credentials only at start, they are
+     stopped (exit 0 expected) and started again with the right password, and the line says how
+     long recovery took.
 
 Every process it starts is stopped by pid (SIGTERM, SIGKILL after a timeout; the services also
 get PR_SET_PDEATHSIG so they cannot outlive a killed test), the broker with `kafka.sh stop --dir`,
@@ -59,8 +64,26 @@ MAX_AUTH_LINES = 300  # over the observation window: more means a reconnect stor
 SHUTDOWN_TIMEOUT_MS = 5000  # the services' own bound on flush/commit at stop
 STOP_GRACE_S = 15.0  # then SIGKILL
 
-# librdkafka: "SASL authentication error: Authentication failed: Invalid username or password".
+# librdkafka 2.14.2, PLAIN: "SASL authentication error: Authentication failed: Invalid username
+# or password"; SCRAM: "SASL authentication error: Authentication failed during authentication
+# due to invalid credentials with SASL mechanism SCRAM-SHA-256".
 AUTH_ERROR = re.compile(r"SASL authentication (error|fail)|Authentication failed", re.IGNORECASE)
+
+# The mechanisms that must log in (kafka.sh --sasl enables all three) and how each pair is
+# configured: (mechanism, Order service via, Tracker via, Tracker group, first order number).
+LOGINS = [
+    ("PLAIN", "env", "flags", None, 0),
+    ("SCRAM-SHA-256", "flags", "env", "sasl-scram-sha-256", 100),
+    ("SCRAM-SHA-512", "env", "flags", "sasl-scram-sha-512", 110),
+]
+WRONG_ORDER_MECH = "PLAIN"  # the wrong-password pair: one service per error text
+WRONG_TRACKER_MECH = "SCRAM-SHA-256"
+
+# With a wrong password /readyz must be 503 with a reason; with this on, the reason must also
+# name the authentication failure rather than only "no broker reachable: 1/1 brokers are down"
+# (librdkafka 2.14.2 reports a refused login as a broker going down; only the log says why).
+READYZ_REASON_MUST_NAME_AUTH = True
+AUTH_REASON = re.compile(r"auth", re.IGNORECASE)
 
 # Settings the services read from the environment: removed from the flag-configured services'
 # environment (and from the inherited one), so each service sees exactly one source.
@@ -140,14 +163,16 @@ def pick_base_port():
     raise Failure("no free port pair found for the broker")
 
 
-def librdkafka_version():
-    """The version of the librdkafka the dynamic linker gives the services."""
-    try:
-        fn = ctypes.CDLL("librdkafka.so.1").rd_kafka_version_str
-        fn.restype = ctypes.c_char_p
-        return fn().decode()
-    except (OSError, AttributeError):
-        return "unknown"
+def librdkafka_version(services):
+    """The librdkafka version the services log at start ("... runs on librdkafka X").
+
+    Not ctypes.CDLL("librdkafka.so.1"): that is whatever the dynamic linker gives this Python
+    (Debian's 2.0.2), not what the services load (their RUNPATH or LD_LIBRARY_PATH).
+    """
+    versions = set()
+    for svc in services:
+        versions.update(re.findall(r"runs on librdkafka (\S+)", svc.log_text()))
+    return ", ".join(sorted(versions)) or "unknown"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -380,12 +405,24 @@ def wait_tracked(tracker, orders, timeout):
     return time.monotonic() - t
 
 
-def scenario_plain(order_svc, tracker):
-    say("--- 1. PLAIN, right password: order-service via environment, tracker via -X")
-    secs = wait_ready(order_svc, 45)
-    say(f"order-service ready after {secs:.1f}s more")
+def scenario_login(n, mechanism, order_svc, tracker, first):
+    """A right password with this mechanism: orders flow end to end, both stop with exit 0."""
+    say(f"--- {n}. {mechanism}, right password: order-service via "
+        f"{'environment' if not order_svc.argv else '-X'}, tracker via "
+        f"{'environment' if not tracker.argv else '-X'}")
+
+    def refused(svc):
+        errs = svc.auth_errors()
+        return f"; authentication errors: {len(errs)}, first: {errs[0]}" if errs else ""
+
+    for svc in (order_svc, tracker):
+        try:
+            secs = wait_ready(svc, 45)
+        except Failure as e:
+            raise Failure(f"{mechanism} login: {e}{refused(svc)}") from None
+        say(f"{svc.label} ready after {secs:.1f}s more")
     orders = []
-    for i in range(3):
+    for i in range(first, first + 3):
         doc, took = place_order(order_svc, i)
         orders.append(doc)
         say(f"POST /orders -> 201 {doc['order_id']} partition {doc['partition']} "
@@ -394,62 +431,20 @@ def scenario_plain(order_svc, tracker):
     say(f"tracker answers GET /orders/{{id}} 200 for all {len(orders)} orders "
         f"(after {secs:.1f}s), partitions and offsets match")
     wait_ready(tracker, 15)
-    check(not order_svc.auth_errors() and not tracker.auth_errors(),
-          "authentication errors logged with the right PLAIN password: "
-          f"{(order_svc.auth_errors() + tracker.auth_errors())[:1]}")
+    errs = order_svc.auth_errors() + tracker.auth_errors()
+    check(not errs, f"authentication errors logged with the right {mechanism} password: {errs[:1]}")
     stopped = stop_services([order_svc, tracker])
     for label, (rc, secs, killed) in stopped.items():
         check(not killed and rc == 0, f"{label}: SIGTERM gave rc {rc} after {secs:.1f}s"
               f"{' (SIGKILLed)' if killed else ''}")
-    say("1. PASS: orders flow end to end over SASL/PLAIN; both stopped with exit 0 "
+    say(f"{n}. PASS: orders flow end to end over SASL/{mechanism}; both stopped with exit 0 "
         f"({', '.join(f'{k} {v[1]:.1f}s' for k, v in stopped.items())})")
 
 
-def classify_scram(svc):
-    """'ready', 'auth-failed' or None (not clear yet)."""
-    if not svc.alive():
-        return "exited"
-    if svc.get_json("/readyz")[0] == 200:
-        return "ready"
-    if svc.auth_errors():
-        return "auth-failed"
-    return None
-
-
-def scenario_scram(order_svc, tracker, version):
-    say("--- 2. SCRAM-SHA-256, right password: order-service via -X, tracker via environment")
-    outcome = {}
-    for svc in (order_svc, tracker):
-        outcome[svc.label] = wait_until(lambda s=svc: classify_scram(s), 30) or "unclear"
-    say(f"outcome: {outcome}")
-    for svc in (order_svc, tracker):
-        got = outcome[svc.label]
-        check(got not in ("exited", "unclear"),
-              f"{svc.label}: SCRAM-SHA-256 gave neither a working login nor a clear "
-              f"authentication error ({got}, rc {svc.proc.poll()}); log tail: {svc.tail(5)}")
-    if all(v == "ready" for v in outcome.values()):
-        doc, _ = place_order(order_svc, 100)
-        wait_tracked(tracker, [doc], 40)
-        say(f"2. NOTE: SCRAM-SHA-256 works with librdkafka {version}: order {doc['order_id']} "
-            "tracked. The local broker no longer needs PLAIN for these services.")
-        return "works"
-    # The known limitation: every refused service must show it the way an operator needs.
-    for svc in (order_svc, tracker):
-        if outcome[svc.label] != "auth-failed":
-            continue
-        status, doc = svc.get_json("/readyz")
-        check(status == 503 and doc.get("reason"),
-              f"{svc.label}: /readyz with a refused SCRAM login: {status} {doc}")
-        say(f"{svc.label}: /readyz 503 {doc['reason']!r}; log: {svc.auth_errors()[0]}")
-    say(f"2. KNOWN LIMITATION (not a failure): librdkafka {version} cannot authenticate with "
-        "SCRAM-SHA-256 against Kafka 4.4.0 even with the right password "
-        f"({', '.join(k for k, v in outcome.items() if v == 'auth-failed')} refused); "
-        "the processes stay up and report not ready. Fixed in librdkafka 2.6.1; use PLAIN.")
-    return "refused"
-
-
-def scenario_wrong_password(order_svc, tracker, started_at, notes):
-    say("--- 3. PLAIN, wrong password: order-service via -X, tracker via environment")
+def scenario_wrong_password(order_svc, tracker, started_at, reasons):
+    """Fills reasons {label: /readyz reason at the end of the observation window}."""
+    say(f"--- 4. wrong password: order-service {WRONG_ORDER_MECH} via -X, tracker "
+        f"{WRONG_TRACKER_MECH} via environment")
     for svc in (order_svc, tracker):
         check(wait_until(lambda s=svc: s.auth_errors() or not s.alive(), 20),
               f"{svc.label}: no authentication error logged within 20s; tail: {svc.tail(5)}")
@@ -488,15 +483,13 @@ def scenario_wrong_password(order_svc, tracker, started_at, notes):
         say(f"{svc.label}: {n} authentication error lines in "
             f"{time.monotonic() - started_at:.0f}s (no flood)")
         _, doc = svc.get_json("/readyz")
-        if not re.search(r"auth|sasl|credential|password", doc.get("reason", ""), re.I):
-            notes.append(f"{svc.label} /readyz reason does not name the authentication failure "
-                         f"(only the log does): {doc.get('reason')!r}")
-    say("3. PASS: wrong password: no exit, no restart, /healthz 200, /readyz 503, fast 503 on "
+        reasons[svc.label] = doc.get("reason")
+    say("4. PASS: wrong password: no exit, no restart, /healthz 200, /readyz 503, fast 503 on "
         "POST /orders, authentication error in the log")
 
 
 def scenario_fix_credentials(launcher, wrong_order, wrong_tracker):
-    say("--- 3b. fixing the password: the services read credentials only at start "
+    say("--- 4b. fixing the password: the services read credentials only at start "
         "(no reload signal or endpoint), so restart them")
     stopped = stop_services([wrong_order, wrong_tracker])
     for label, (rc, secs, killed) in stopped.items():
@@ -504,13 +497,13 @@ def scenario_fix_credentials(launcher, wrong_order, wrong_tracker):
               f"after {secs:.1f}s{' (SIGKILLed)' if killed else ''}")
         say(f"{label}: SIGTERM while unauthenticated -> exit 0 in {secs:.1f}s")
     t = time.monotonic()
-    order_svc = launcher.launch("order", "order-fixed", "flags", "PLAIN", PASSWORD)
-    tracker = launcher.launch("tracker", "tracker-fixed", "env", "PLAIN", PASSWORD,
+    order_svc = launcher.launch("order", "order-fixed", "flags", WRONG_ORDER_MECH, PASSWORD)
+    tracker = launcher.launch("tracker", "tracker-fixed", "env", WRONG_TRACKER_MECH, PASSWORD,
                               group="sasl-fixed")
     wait_ready(order_svc, 30)
     doc, _ = place_order(order_svc, 200)
     wait_tracked(tracker, [doc], 40)
-    say(f"3b. fixing credentials needs a restart (read only at start); after the restart "
+    say(f"4b. fixing credentials needs a restart (read only at start); after the restart "
         f"order {doc['order_id']} flowed end to end {time.monotonic() - t:.1f}s later")
     stopped = stop_services([order_svc, tracker])
     for label, (rc, secs, killed) in stopped.items():
@@ -555,37 +548,49 @@ def main():
     failure = None
     exit_code = 0
     try:
-        version = librdkafka_version()
         base = pick_base_port()
-        say(f"librdkafka {version}; starting a SASL broker on 127.0.0.1:{base} in {cluster}")
+        say(f"starting a SASL broker on 127.0.0.1:{base} in {cluster}")
         rc, out = kafka_sh(["start", "--sasl", "--port", str(base), "--dir", str(cluster),
                             "--timeout", "75"], broker_log, timeout=100)
         lines = [line for line in out.splitlines() if line.strip()]
         check(rc == 0 and lines, f"kafka.sh start --sasl failed (rc {rc}): "
               f"{broker_log.read_text(errors='replace')[-2000:]}")
         bootstrap = lines[-1].strip()
-        say(f"broker up at {bootstrap} (SASL_PLAINTEXT, PLAIN and SCRAM-SHA-256)")
+        say(f"broker up at {bootstrap} (SASL_PLAINTEXT: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)")
 
         launcher = Launcher(bin_dir, tmp, bootstrap, services)
-        # All three pairs at once: the wrong-password pair's 15 s run while 1 and 2 are checked.
-        plain_order = launcher.launch("order", "order-plain", "env", "PLAIN", PASSWORD)
-        plain_tracker = launcher.launch("tracker", "tracker-plain", "flags", "PLAIN", PASSWORD)
-        scram_order = launcher.launch("order", "order-scram", "flags", "SCRAM-SHA-256", PASSWORD)
-        scram_tracker = launcher.launch("tracker", "tracker-scram", "env", "SCRAM-SHA-256",
-                                        PASSWORD, group="sasl-scram")
+        # All four pairs at once: the wrong-password pair's 15 s run while 1-3 are checked.
+        pairs = []
+        for mech, order_via, tracker_via, group, first in LOGINS:
+            tag = mech.lower().replace("scram-sha-", "scram")
+            pairs.append((mech, first,
+                          launcher.launch("order", f"order-{tag}", order_via, mech, PASSWORD),
+                          launcher.launch("tracker", f"tracker-{tag}", tracker_via, mech,
+                                          PASSWORD, group=group)))
         wrong_started = time.monotonic()
-        wrong_order = launcher.launch("order", "order-wrong", "flags", "PLAIN", WRONG_PASSWORD)
-        wrong_tracker = launcher.launch("tracker", "tracker-wrong", "env", "PLAIN",
+        wrong_order = launcher.launch("order", "order-wrong", "flags", WRONG_ORDER_MECH,
+                                      WRONG_PASSWORD)
+        wrong_tracker = launcher.launch("tracker", "tracker-wrong", "env", WRONG_TRACKER_MECH,
                                         WRONG_PASSWORD, group="sasl-wrong-password")
+        # The services log the librdkafka they run on as their first lines.
+        wait_until(lambda: "unknown" not in librdkafka_version(services), 10)
+        version = librdkafka_version(services)
+        say(f"the services run on librdkafka {version}")
 
-        scenario_plain(plain_order, plain_tracker)
-        scram = scenario_scram(scram_order, scram_tracker, version)
-        stopped = stop_services([scram_order, scram_tracker])
-        say("SCRAM pair stopped: " + ", ".join(f"{k} rc {v[0]} in {v[1]:.1f}s"
-                                                for k, v in stopped.items()))
-        scenario_wrong_password(wrong_order, wrong_tracker, wrong_started, notes)
+        for n, (mech, first, order_svc, tracker) in enumerate(pairs, start=1):
+            scenario_login(n, mech, order_svc, tracker, first)
+        reasons = {}
+        scenario_wrong_password(wrong_order, wrong_tracker, wrong_started, reasons)
         scenario_fix_credentials(launcher, wrong_order, wrong_tracker)
-        say(f"summary: PLAIN works end to end; SCRAM-SHA-256 {scram}; wrong password handled; "
+        unnamed = {k: v for k, v in reasons.items() if not AUTH_REASON.search(v or "")}
+        if READYZ_REASON_MUST_NAME_AUTH:
+            check(not unnamed, "with a wrong password /readyz's reason does not name the "
+                  f"authentication failure (only the log does): {unnamed}")
+        else:
+            notes.extend(f"{k} /readyz reason does not name the authentication failure: {v!r}"
+                         for k, v in unnamed.items())
+        say(f"summary: {', '.join(m for m, *_ in LOGINS)} log in and work end to end on "
+            f"librdkafka {version}; wrong password handled, /readyz reasons {reasons}; "
             "credentials need a restart to change")
     except Failure as e:
         failure = str(e)
