@@ -366,6 +366,11 @@ num.partitions=3
 auto.create.topics.enable=false
 # Default 3 s: every test's first consumer group join would wait for it.
 group.initial.rebalance.delay.ms=0
+# KIP-848 groups: the broker times sessions and heartbeats (defaults 45 s / 5 s, kept). The
+# minimums are lowered so that one group can choose a shorter session (kafka-configs
+# --entity-type groups), as the fault tests do for a stalled Tracker.
+group.consumer.min.session.timeout.ms=6000
+group.consumer.min.heartbeat.interval.ms=1000
 # Internal topics default to replication 3 / min ISR 2, which fewer than 3 nodes cannot host.
 offsets.topic.replication.factor=$rf
 transaction.state.log.replication.factor=$rf

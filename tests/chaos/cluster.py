@@ -76,6 +76,13 @@ class Cluster:
     def start_node(self, i):
         self._sh("start-node", str(i))
 
+    def set_group_config(self, group, config):
+        """KIP-848 group-level settings (e.g. consumer.session.timeout.ms), within the broker's
+        group.consumer.min.* bounds that kafka.sh lowers."""
+        pairs = ",".join(f"{k}={v}" for k, v in config.items())
+        self._sh("cli", "kafka-configs", "--bootstrap-server", self.bootstrap, "--alter",
+                 "--entity-type", "groups", "--entity-name", group, "--add-config", pairs)
+
     def create_topic(self, name, partitions=3, replication=1, config=None):
         fs = self._admin.create_topics([NewTopic(name, partitions, replication,
                                                  config=config or {})], request_timeout=30)

@@ -10,7 +10,8 @@ from load import Load
 
 class Stack:
     def __init__(self, ctx, name, nodes=1, replication=1, min_isr=None, partitions=3, trackers=1,
-                 order_extra=(), tracker_extra=(), topic="orders", topic_config=None):
+                 order_extra=(), tracker_extra=(), topic="orders", topic_config=None,
+                 group_config=None):
         self.ctx, self.name, self.topic = ctx, name, topic
         self.tracker_extra = [*ctx.tracker_args, *tracker_extra]
         t0 = time.monotonic()
@@ -22,6 +23,8 @@ class Stack:
         ctx.log(f"{name}: {nodes}-node cluster at {self.cluster.bootstrap} in "
                 f"{time.monotonic() - t0:.0f}s; topic {topic}: {partitions} partitions, "
                 f"replication {replication}, {config or 'broker defaults'}")
+        if group_config:
+            self.cluster.set_group_config(f"{name}-group", group_config)
         self.order = services.order_service(ctx.bin_dir, ctx.workdir, self.cluster.bootstrap, topic,
                                             name=f"{name}-order", extra=order_extra)
         self.trackers = []      # running now
