@@ -80,8 +80,13 @@ class Cluster:
         """KIP-848 group-level settings (e.g. consumer.session.timeout.ms), within the broker's
         group.consumer.min.* bounds that kafka.sh lowers."""
         pairs = ",".join(f"{k}={v}" for k, v in config.items())
-        self._sh("cli", "kafka-configs", "--bootstrap-server", self.bootstrap, "--alter",
-                 "--entity-type", "groups", "--entity-name", group, "--add-config", pairs)
+        # `cli` hands everything after the tool's name to the tool: --dir goes first.
+        out = subprocess.run([KAFKA_SH, "cli", "--dir", self.dir, "kafka-configs",
+                              "--bootstrap-server", self.bootstrap, "--alter", "--entity-type",
+                              "groups", "--entity-name", group, "--add-config", pairs],
+                             capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError(f"kafka-configs {group} {pairs}: {out.stderr[-1500:]}")
 
     def create_topic(self, name, partitions=3, replication=1, config=None):
         fs = self._admin.create_topics([NewTopic(name, partitions, replication,
