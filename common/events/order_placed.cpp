@@ -131,43 +131,37 @@ std::string quantity_range_detail() {
   return "must be an integer from 1 to " + std::to_string(max_quantity);
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
+// The value of each hex digit, -1 for any other byte.
+constexpr std::array<signed char, 256> hex_values = [] {
+  std::array<signed char, 256> values{};
+  values.fill(-1);
+  for (int i = 0; i < 10; ++i) {
+    values['0' + i] = static_cast<signed char>(i);
   }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
+  for (int i = 0; i < 6; ++i) {
+    values['a' + i] = static_cast<signed char>(10 + i);
+    values['A' + i] = static_cast<signed char>(10 + i);
   }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
+  return values;
+}();
 
 // Exactly 8-4-4-4-12 hex digits, nothing around them. Either case is accepted (RFC 4122 input is
-// case-insensitive); encode() writes lowercase.
+// case-insensitive); encode() writes lowercase. A table and no early exit: this runs per message.
 bool parse_uuid(std::string_view s, boost::uuids::uuid& out) noexcept {
-  if (s.size() != 36) {
+  // Where each byte's two digits start.
+  static constexpr std::array<unsigned char, 16> digits_at{0,  2,  4,  6,  9,  11, 14, 16,
+                                                           19, 21, 24, 26, 28, 30, 32, 34};
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') {
     return false;
   }
-  auto byte = out.begin();
-  for (std::size_t i = 0; i < s.size();) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') {
-        return false;
-      }
-      ++i;
-      continue;
-    }
-    const int high = hex_value(s[i]);
-    const int low = hex_value(s[i + 1]);
-    if (high < 0 || low < 0) {
-      return false;
-    }
-    *byte++ = static_cast<std::uint8_t>(high << 4 | low);
-    i += 2;
+  int invalid = 0;  // negative once any digit is not hex
+  for (std::size_t i = 0; i < digits_at.size(); ++i) {
+    const int high = hex_values[static_cast<unsigned char>(s[digits_at[i]])];
+    const int low = hex_values[static_cast<unsigned char>(s[digits_at[i] + 1])];
+    invalid |= high | low;
+    out.data[i] = static_cast<std::uint8_t>((high & 0xF) << 4 | (low & 0xF));
   }
-  return true;
+  return invalid >= 0;
 }
 
 const char* json_type_name(json::kind kind) noexcept {
