@@ -114,9 +114,19 @@ struct corpus {
 constexpr std::array<std::string_view, 4> users{"John Doe", "Jane Doe", "Ada Lovelace",
                                                 "Alan Turing"};
 constexpr std::array<std::string_view, 5> items{"Shoes", "Phone", "Laptop", "Book", "Coffee"};
+// Longer than the 15 bytes std::string holds without the heap, as many real names are.
+constexpr std::array<std::string_view, 4> long_users{
+    "Alexandra Montgomery-Whitfield", "Jean-Baptiste Emmanuel Zorg", "Hieronymus van Aken",
+    "Sophie-Charlotte von Hohenberg"};
+constexpr std::array<std::string_view, 5> long_items{
+    "Noise-cancelling headphones", "Stainless steel water bottle",
+    "Mechanical keyboard, ISO layout", "Trail running shoes, size 44",
+    "Single-origin coffee beans 1kg"};
 
 /// What the Order service publishes: events::encode of its generated orders.
-corpus order_service_corpus(std::size_t n) {
+template <std::size_t Users, std::size_t Items>
+corpus order_service_corpus(std::size_t n, const std::array<std::string_view, Users>& user_names,
+                            const std::array<std::string_view, Items>& item_names) {
   std::mt19937 rng(1);
   boost::uuids::basic_random_generator<std::mt19937> uuids(rng);
   corpus c;
@@ -124,8 +134,8 @@ corpus order_service_corpus(std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     events::order_placed o;
     o.order_id = uuids();
-    o.user = users[rng() % users.size()];
-    o.item = items[rng() % items.size()];
+    o.user = user_names[rng() % user_names.size()];
+    o.item = item_names[rng() % item_names.size()];
     o.quantity = static_cast<std::int64_t>(rng() % 5) + 1;
     wire.clear();
     events::encode(o, wire);
@@ -220,8 +230,9 @@ int main(int argc, char** argv) {
     const char* name;
     corpus c;
   };
-  const std::array<named_corpus, 3> corpora{{
-      {"order-service", order_service_corpus(n)},
+  const std::array<named_corpus, 4> corpora{{
+      {"order-service", order_service_corpus(n, users, items)},
+      {"order-service-long", order_service_corpus(n, long_users, long_items)},
       {"seed-producer.py", seed_corpus(n, false)},
       {"seed-producer-n.py", seed_corpus(n, true)},
   }};
