@@ -1,8 +1,14 @@
 #include "common/events/order_placed.hpp"
 
-#include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parser.hpp>
-#include <boost/json/value.hpp>
+#include <algorithm>
+#include <array>
+#include <boost/json/array.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/error.hpp>
+#include <boost/json/kind.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse_options.hpp>
+#include <boost/json/string.hpp>
 #include <boost/system/system_error.hpp>
 #include <boost/throw_exception.hpp>
 #include <charconv>
@@ -125,47 +131,41 @@ std::string quantity_range_detail() {
   return "must be an integer from 1 to " + std::to_string(max_quantity);
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
+// The value of each hex digit, -1 for any other byte.
+constexpr std::array<signed char, 256> hex_values = [] {
+  std::array<signed char, 256> values{};
+  values.fill(-1);
+  for (int i = 0; i < 10; ++i) {
+    values['0' + i] = static_cast<signed char>(i);
   }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
+  for (int i = 0; i < 6; ++i) {
+    values['a' + i] = static_cast<signed char>(10 + i);
+    values['A' + i] = static_cast<signed char>(10 + i);
   }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
+  return values;
+}();
 
 // Exactly 8-4-4-4-12 hex digits, nothing around them. Either case is accepted (RFC 4122 input is
-// case-insensitive); encode() writes lowercase.
+// case-insensitive); encode() writes lowercase. A table and no early exit: this runs per message.
 bool parse_uuid(std::string_view s, boost::uuids::uuid& out) noexcept {
-  if (s.size() != 36) {
+  // Where each byte's two digits start.
+  static constexpr std::array<unsigned char, 16> digits_at{0,  2,  4,  6,  9,  11, 14, 16,
+                                                           19, 21, 24, 26, 28, 30, 32, 34};
+  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') {
     return false;
   }
-  auto byte = out.begin();
-  for (std::size_t i = 0; i < s.size();) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') {
-        return false;
-      }
-      ++i;
-      continue;
-    }
-    const int high = hex_value(s[i]);
-    const int low = hex_value(s[i + 1]);
-    if (high < 0 || low < 0) {
-      return false;
-    }
-    *byte++ = static_cast<std::uint8_t>(high << 4 | low);
-    i += 2;
+  int invalid = 0;  // negative once any digit is not hex
+  for (std::size_t i = 0; i < digits_at.size(); ++i) {
+    const int high = hex_values[static_cast<unsigned char>(s[digits_at[i]])];
+    const int low = hex_values[static_cast<unsigned char>(s[digits_at[i] + 1])];
+    invalid |= high | low;
+    out.data[i] = static_cast<std::uint8_t>((high & 0xF) << 4 | (low & 0xF));
   }
-  return true;
+  return invalid >= 0;
 }
 
-const char* json_type_name(const json::value& v) noexcept {
-  switch (v.kind()) {
+const char* json_type_name(json::kind kind) noexcept {
+  switch (kind) {
     case json::kind::null:
       return "null";
     case json::kind::bool_:
@@ -184,97 +184,258 @@ const char* json_type_name(const json::value& v) noexcept {
   return "an unknown JSON type";
 }
 
-decode_error wrong_type(std::string_view field, const char* expected, const json::value& got) {
+/// The top-level keys the schema reads; `other` for the rest, which are ignored.
+enum class key : unsigned char { order_id, user, item, quantity, schema_version, other };
+
+key key_of(std::string_view name) noexcept {
+  if (name == "order_id") return key::order_id;
+  if (name == "user") return key::user;
+  if (name == "item") return key::item;
+  if (name == "quantity") return key::quantity;
+  if (name == "schema_version") return key::schema_version;
+  return key::other;
+}
+
+/// What the top-level object last held under one of the schema's keys: of duplicate keys the last
+/// wins, as in Python's json.loads. The text of a string is kept by the handler, not here.
+struct seen_value {
+  bool present = false;
+  json::kind kind = json::kind::null;
+  std::int64_t int64 = 0;    ///< when kind is int64
+  std::uint64_t uint64 = 0;  ///< when kind is uint64
+};
+
+/// A basic_parser handler that keeps, as the parse goes, only what the schema reads: no DOM. The
+/// user and item text goes straight into the caller's order, whose strings keep their capacity from
+/// one payload to the next. It never stops the parse: the fields are checked once the whole payload
+/// has parsed, so that malformed JSON is not_json wherever the fault lies.
+class order_handler {
+ public:
+  // The DOM parser's limits (boost/json/detail/handler.hpp), so the same payloads parse.
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+
+  explicit order_handler(order_placed& order) noexcept : order_(order) {}
+
+  bool on_document_begin(boost::system::error_code&) noexcept { return true; }
+  bool on_document_end(boost::system::error_code&) noexcept { return true; }
+
+  bool on_object_begin(boost::system::error_code&) noexcept {
+    begin(json::kind::object);
+    return true;
+  }
+  bool on_object_end(std::size_t, boost::system::error_code&) noexcept {
+    --depth_;
+    return true;
+  }
+  bool on_array_begin(boost::system::error_code&) noexcept {
+    begin(json::kind::array);
+    return true;
+  }
+  bool on_array_end(std::size_t, boost::system::error_code&) noexcept {
+    --depth_;
+    return true;
+  }
+
+  bool on_key_part(json::string_view part, std::size_t size, boost::system::error_code&) noexcept {
+    key_part(part, size);
+    return true;
+  }
+  bool on_key(json::string_view part, std::size_t size, boost::system::error_code&) noexcept {
+    key_part(part, size);
+    if (depth_ == 1) {
+      key_ =
+          size <= key_text_.size() ? key_of(std::string_view(key_text_.data(), size)) : key::other;
+    }
+    return true;
+  }
+
+  bool on_string_part(json::string_view part, std::size_t size, boost::system::error_code&) {
+    string_part(part, size);
+    return true;
+  }
+  bool on_string(json::string_view part, std::size_t size, boost::system::error_code&) {
+    string_part(part, size);
+    value(json::kind::string);
+    return true;
+  }
+
+  bool on_number_part(json::string_view, boost::system::error_code&) noexcept { return true; }
+  bool on_int64(std::int64_t i, json::string_view, boost::system::error_code&) noexcept {
+    if (seen_value* v = value(json::kind::int64)) v->int64 = i;
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, json::string_view, boost::system::error_code&) noexcept {
+    if (seen_value* v = value(json::kind::uint64)) v->uint64 = u;
+    return true;
+  }
+  bool on_double(double, json::string_view, boost::system::error_code&) noexcept {
+    value(json::kind::double_);
+    return true;
+  }
+  bool on_bool(bool, boost::system::error_code&) noexcept {
+    value(json::kind::bool_);
+    return true;
+  }
+  bool on_null(boost::system::error_code&) noexcept {
+    value(json::kind::null);
+    return true;
+  }
+
+  // Comments are refused by the default parse_options; the handler must still declare them.
+  bool on_comment_part(json::string_view, boost::system::error_code&) noexcept { return true; }
+  bool on_comment(json::string_view, boost::system::error_code&) noexcept { return true; }
+
+  /// After a successful parse: the kind of the top-level value.
+  json::kind document_kind() const noexcept { return document_kind_; }
+  const seen_value& seen(key k) const noexcept { return seen_[static_cast<std::size_t>(k)]; }
+  /// The order_id text, cut after 37 bytes: enough to tell a 36-character UUID from the rest.
+  std::string_view id_text() const noexcept {
+    return std::string_view(id_text_.data(), std::min(id_size_, id_text_.size()));
+  }
+
+ private:
+  void begin(json::kind kind) noexcept {
+    value(kind);
+    ++depth_;
+  }
+
+  // A value starts (a container) or ends (a scalar) at the current depth: 0 is the document,
+  // 1 a member of the top-level object, deeper ones are ignored.
+  seen_value* value(json::kind kind) noexcept {
+    if (depth_ == 0) {
+      document_kind_ = kind;
+      return nullptr;
+    }
+    if (depth_ != 1 || key_ == key::other) return nullptr;
+    seen_value& v = seen_[static_cast<std::size_t>(key_)];
+    v = seen_value{true, kind};
+    return &v;
+  }
+
+  // Keys and strings come in parts when they hold escapes; `size` counts the parts so far.
+  void key_part(json::string_view part, std::size_t size) noexcept {
+    if (depth_ != 1 || size > key_text_.size()) return;
+    std::copy(part.begin(), part.end(), key_text_.begin() + (size - part.size()));
+  }
+
+  void string_part(json::string_view part, std::size_t size) {
+    if (depth_ != 1) return;
+    const bool first = size == part.size();
+    switch (key_) {
+      case key::user:
+        append(order_.user, part, first);
+        return;
+      case key::item:
+        append(order_.item, part, first);
+        return;
+      case key::order_id: {
+        const std::size_t at = size - part.size();
+        if (at < id_text_.size()) {
+          const std::size_t n = std::min(part.size(), id_text_.size() - at);
+          std::copy_n(part.begin(), n, id_text_.begin() + at);
+        }
+        id_size_ = size;
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  static void append(std::string& text, json::string_view part, bool first) {
+    if (first) text.clear();
+    text.append(part.data(), part.size());
+  }
+
+  order_placed& order_;
+  std::size_t depth_ = 0;
+  json::kind document_kind_ = json::kind::null;
+  key key_ = key::other;              ///< the key of the top-level member being parsed
+  std::array<char, 14> key_text_{};   ///< "schema_version", the longest key the schema reads
+  std::array<seen_value, 5> seen_{};  ///< by key, other excepted
+  std::array<char, 37> id_text_{};
+  std::size_t id_size_ = 0;
+};
+
+decode_error wrong_type(std::string_view field, const char* expected, json::kind got) {
   return fail(decode_errc::wrong_type, field,
               std::string("must be ") + expected + ", got " + json_type_name(got));
 }
 
-boost::system::result<const json::value*, decode_error> required(const json::object& object,
-                                                                 std::string_view field) {
-  const json::value* v = object.if_contains(field);
-  if (v == nullptr) {
-    return fail(decode_errc::missing_field, field, "is required");
-  }
-  return v;
-}
-
-boost::system::result<std::string, decode_error> required_string(const json::object& object,
-                                                                 std::string_view field) {
-  auto v = required(object, field);
-  if (!v) {
-    return std::move(v).error();
-  }
-  const json::string* s = (*v)->if_string();
-  if (s == nullptr) {
-    return wrong_type(field, "a string", **v);
-  }
-  return std::string(s->data(), s->size());
+decode_error missing(std::string_view field) {
+  return fail(decode_errc::missing_field, field, "is required");
 }
 
 // Boost.JSON holds an integer literal as int64 or uint64 when it fits in 64 bits, and as a double
 // otherwise (a fraction, an exponent, or more bits). Only the integer kinds are integers here, so
 // 2.0, 1e30 and 2^64 are wrong_type, while 0, -1 and 2^63 are invalid_value.
-decode_error not_an_integer(std::string_view field, const json::value& v) {
-  if (v.is_double()) {
+decode_error not_an_integer(std::string_view field, const seen_value& v) {
+  if (v.kind == json::kind::double_) {
     return fail(decode_errc::wrong_type, field,
                 "must be an integer, got a number with a fraction, an exponent or more than 64 "
                 "bits");
   }
-  return wrong_type(field, "an integer", v);
+  return wrong_type(field, "an integer", v.kind);
 }
 
-std::string integer_text(const json::value& v) {
-  return v.is_uint64() ? std::to_string(v.get_uint64()) : std::to_string(v.get_int64());
+std::string integer_text(const seen_value& v) {
+  return v.kind == json::kind::uint64 ? std::to_string(v.uint64) : std::to_string(v.int64);
 }
 
-boost::system::result<order_placed, decode_error> decode_object(const json::object& object) {
+boost::system::result<void, decode_error> check_text(const order_handler& h, key k,
+                                                     std::string_view field) {
+  const seen_value& v = h.seen(k);
+  if (!v.present) {
+    return missing(field);
+  }
+  if (v.kind != json::kind::string) {
+    return wrong_type(field, "a string", v.kind);
+  }
+  return {};
+}
+
+// The fields in the order the schema checks them; the handler has put user and item in `order`.
+boost::system::result<void, decode_error> check_fields(const order_handler& h,
+                                                       order_placed& order) {
   // The version first: a later version may rename fields, and "unknown_version" tells the
   // operator more than "missing_field" would.
-  if (const json::value* v = object.if_contains("schema_version")) {
-    if (!v->is_int64() && !v->is_uint64()) {
-      return not_an_integer("schema_version", *v);
+  if (const seen_value& v = h.seen(key::schema_version); v.present) {
+    if (v.kind != json::kind::int64 && v.kind != json::kind::uint64) {
+      return not_an_integer("schema_version", v);
     }
-    if (!v->is_int64() || v->get_int64() != schema_version) {
+    if (v.kind != json::kind::int64 || v.int64 != schema_version) {
       return fail(decode_errc::unknown_version, "schema_version",
-                  "must be " + std::to_string(schema_version) + ", got " + integer_text(*v));
+                  "must be " + std::to_string(schema_version) + ", got " + integer_text(v));
     }
   }
 
-  order_placed order;
-
-  auto id = required(object, "order_id");
-  if (!id) {
-    return std::move(id).error();
+  if (const seen_value& id = h.seen(key::order_id); !id.present) {
+    return missing("order_id");
+  } else if (id.kind != json::kind::string) {
+    return wrong_type("order_id", "a UUID string", id.kind);
   }
-  const json::string* id_text = (*id)->if_string();
-  if (id_text == nullptr) {
-    return wrong_type("order_id", "a UUID string", **id);
-  }
-  if (!parse_uuid(*id_text, order.order_id)) {
+  if (!parse_uuid(h.id_text(), order.order_id)) {
     return fail(decode_errc::invalid_value, "order_id",
                 "must be a UUID as 36 characters: 8-4-4-4-12 hex digits");
   }
 
-  auto user = required_string(object, "user");
-  if (!user) {
-    return std::move(user).error();
+  if (auto r = check_text(h, key::user, "user"); !r) {
+    return r;
   }
-  order.user = std::move(*user);
+  if (auto r = check_text(h, key::item, "item"); !r) {
+    return r;
+  }
 
-  auto item = required_string(object, "item");
-  if (!item) {
-    return std::move(item).error();
+  const seen_value& quantity = h.seen(key::quantity);
+  if (!quantity.present) {
+    return missing("quantity");
   }
-  order.item = std::move(*item);
-
-  auto quantity_value = required(object, "quantity");
-  if (!quantity_value) {
-    return std::move(quantity_value).error();
-  }
-  const json::value& quantity = **quantity_value;
-  if (const std::int64_t* i = quantity.if_int64()) {
-    order.quantity = *i;  // range checked by validate()
-  } else if (quantity.is_uint64()) {
+  if (quantity.kind == json::kind::int64) {
+    order.quantity = quantity.int64;  // range checked by validate()
+  } else if (quantity.kind == json::kind::uint64) {
     // The parser only uses uint64 above INT64_MAX: out of range whatever max_quantity is.
     return fail(decode_errc::invalid_value, "quantity",
                 quantity_range_detail() + ", got " + integer_text(quantity));
@@ -282,40 +443,35 @@ boost::system::result<order_placed, decode_error> decode_object(const json::obje
     return not_an_integer("quantity", quantity);
   }
 
-  if (auto valid = validate(order); !valid) {
-    return std::move(valid).error();
-  }
-  return order;
+  return validate(order);
 }
 
-boost::system::result<order_placed, decode_error> decode_payload(std::string_view payload) {
+boost::system::result<void, decode_error> decode_payload(std::string_view payload,
+                                                         order_placed& order) {
   if (payload.size() > max_payload_bytes) {
     return fail(decode_errc::too_large, {},
                 "payload is " + std::to_string(payload.size()) + " bytes, the limit is " +
                     std::to_string(max_payload_bytes));
   }
 
-  // Per Kafka message, so no heap on the common path: the parser's scratch space and the DOM
-  // both live in stack buffers sized for a typical order, spilling to the heap only for big ones.
-  unsigned char parser_buffer[2048];
-  unsigned char value_buffer[4096];
-  json::monotonic_resource resource(value_buffer, sizeof value_buffer);
-  json::parser parser(json::storage_ptr(), json::parse_options(), parser_buffer,
-                      sizeof parser_buffer);
-  parser.reset(&resource);
-
+  // No heap: with the whole payload at hand (more = false) the parser never suspends, so its
+  // state stack stays empty, and text with escapes is unescaped in a buffer on the stack.
+  json::basic_parser<order_handler> parser(json::parse_options(), order);
   boost::system::error_code ec;
-  const std::size_t used = parser.write(payload.data(), payload.size(), ec);
+  const std::size_t used = parser.write_some(false, payload.data(), payload.size(), ec);
+  if (!ec && used < payload.size()) {
+    ec = json::error::extra_data;  // as json::parser::write does
+  }
   if (ec) {
     return fail(decode_errc::not_json, {}, ec.message() + " at byte " + std::to_string(used));
   }
-  const json::value document = parser.release();
-  const json::object* object = document.if_object();
-  if (object == nullptr) {
-    return fail(decode_errc::not_an_object, {},
-                std::string("the payload must be a JSON object, got ") + json_type_name(document));
+  const order_handler& h = parser.handler();
+  if (h.document_kind() != json::kind::object) {
+    return fail(
+        decode_errc::not_an_object, {},
+        std::string("the payload must be a JSON object, got ") + json_type_name(h.document_kind()));
   }
-  return decode_object(*object);
+  return check_fields(h, order);
 }
 
 decode_error last_resort(const std::exception& e) noexcept {
@@ -435,13 +591,22 @@ boost::system::result<void, decode_error> validate(const order_placed& order) {
   return {};
 }
 
-boost::system::result<order_placed, decode_error> decode(std::string_view payload) noexcept {
+boost::system::result<void, decode_error> decode(std::string_view payload,
+                                                 order_placed& order) noexcept {
   try {
-    return decode_payload(payload);
+    return decode_payload(payload, order);
   } catch (const std::exception& e) {
     // Only allocation failures reach here; a consumer loop must get a value, not an exception.
     return last_resort(e);
   }
+}
+
+boost::system::result<order_placed, decode_error> decode(std::string_view payload) noexcept {
+  order_placed order;
+  if (auto decoded = decode(payload, order); !decoded) {
+    return std::move(decoded).error();
+  }
+  return order;
 }
 
 std::array<char, 36> uuid_chars(const boost::uuids::uuid& id) noexcept {

@@ -69,6 +69,13 @@ boost::system::result<void, decode_error> validate(const order_placed& order);
 /// throws.
 boost::system::result<order_placed, decode_error> decode(std::string_view payload) noexcept;
 
+/// The same decoding into an order the caller keeps from one payload to the next: its `user` and
+/// `item` keep their capacity, so once they have grown to the longest text seen, decoding
+/// allocates nothing (an error still allocates its message). Same checks and errors as
+/// decode(payload). On failure `order` holds unspecified values; the next call overwrites them.
+boost::system::result<void, decode_error> decode(std::string_view payload,
+                                                 order_placed& order) noexcept;
+
 /// The canonical text of an order id (lowercase 8-4-4-4-12), without allocating.
 std::array<char, 36> uuid_chars(const boost::uuids::uuid& id) noexcept;
 

@@ -642,3 +642,160 @@ BOOST_AUTO_TEST_CASE(decode_gives_a_value_or_an_error_for_mutations_of_a_valid_p
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(nesting_and_keys)
+
+BOOST_AUTO_TEST_CASE(a_field_name_nested_in_another_value_is_not_the_field) {
+  auto payload = payload_without("user");
+  payload.insert(1, R"("extra": {"user": "John Doe", "list": [{"user": "x"}]}, )");
+  check_error(payload, decode_errc::missing_field, "user");
+  const auto order = check_decodes(payload_with("extra", R"({"quantity": 0, "item": 5})"));
+  BOOST_TEST((order == sample_order()));
+}
+
+BOOST_AUTO_TEST_CASE(a_key_with_escapes_names_the_field_it_spells) {
+  auto payload = payload_without("user");
+  payload.insert(1, R"("\u0075s\u0065r": "John Doe", )");
+  BOOST_TEST((check_decodes(payload) == sample_order()));
+}
+
+BOOST_AUTO_TEST_CASE(with_duplicate_text_keys_the_last_text_replaces_the_first) {
+  const auto order = check_decodes(
+      payload_with("user", R"("Bo")").insert(1, R"("user": "Alexandra the Great", )"));
+  BOOST_TEST(order.user == "Bo");
+  check_error(payload_with("user", "5").insert(1, R"("user": "John Doe", )"),
+              decode_errc::wrong_type, "user");
+  BOOST_TEST((check_decodes(payload_with("user", R"("John Doe")").insert(1, R"("user": 5, )")) ==
+              sample_order()));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(decoding_into_a_reused_order)
+
+BOOST_AUTO_TEST_CASE(decode_into_an_order_is_declared_noexcept) {
+  events::order_placed order;
+  BOOST_TEST(noexcept(events::decode(std::string_view(), order)));
+}
+
+BOOST_AUTO_TEST_CASE(gives_the_order_that_decode_gives) {
+  events::order_placed order;
+  for (const std::string& payload :
+       {payload_without("x"), payload_with("schema_version", "1"), events::encode(sample_order()),
+        std::string(R"({"order_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "user": "Jos\u00e9", )"
+                    R"("item": "\ud83d\udc5f", "quantity": 2})")}) {
+    BOOST_TEST_CONTEXT("payload: " << payload) {
+      const auto decoded = events::decode(payload, order);
+      BOOST_TEST_REQUIRE(decoded.has_value(), decoded.error().message());
+      BOOST_TEST((order == check_decodes(payload)));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(gives_the_error_that_decode_gives) {
+  events::order_placed order;
+  for (const std::string& payload :
+       {std::string(), std::string("[]"), payload_without("item"), payload_with("user", "[1]"),
+        payload_with("quantity", "0"), payload_with("quantity", "2.5"),
+        payload_with("schema_version", "2"), payload_with("order_id", R"("order-1")"),
+        " " + std::string(events::max_payload_bytes, ' ')}) {
+    BOOST_TEST_CONTEXT("payload: " << payload.substr(0, 200)) {
+      const auto expected = events::decode(payload);
+      const auto decoded = events::decode(payload, order);
+      BOOST_TEST_REQUIRE(decoded.has_error());
+      BOOST_TEST(decoded.error().code == expected.error().code);
+      BOOST_TEST(decoded.error().field == expected.error().field);
+      BOOST_TEST(decoded.error().detail == expected.error().detail);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_good_message_after_a_bad_one_decodes_whole_with_nothing_left_over) {
+  const events::order_placed second{uuid_of("00000000-0000-0000-0000-000000000001"), "Al", "Pen",
+                                    5};
+  // Each bad payload gets some way before failing, leaving text in the order.
+  const std::vector<std::string> bad = {
+      payload_with("user", R"("Alexandra the Great")") + "x",  // not JSON at the end
+      R"({"user": "Alexandra the Great", "item": "Shoes", "quantity": 2})",
+      R"({"order_id": ")" + std::string(valid_id) +
+          R"(", "user": "Alexandra the Great", "item": "a long item name", "quantity": "2"})",
+      payload_with("quantity", "0"),
+      payload_with("user", quoted(std::string(events::max_text_bytes + 1, 'u'))),
+  };
+  for (const auto& payload : bad) {
+    BOOST_TEST_CONTEXT("bad payload: " << payload.substr(0, 200)) {
+      events::order_placed order;
+      BOOST_TEST_REQUIRE(events::decode(events::encode(sample_order()), order).has_value());
+      BOOST_TEST_REQUIRE(events::decode(payload, order).has_error());
+      const auto decoded = events::decode(events::encode(second), order);
+      BOOST_TEST_REQUIRE(decoded.has_value(), decoded.error().message());
+      BOOST_TEST((order == second));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(shorter_text_replaces_longer_text_from_the_previous_message) {
+  events::order_placed order;
+  auto longer = sample_order();
+  longer.user = std::string(events::max_text_bytes, 'u');
+  longer.item = "A rather long item name";
+  BOOST_TEST_REQUIRE(events::decode(events::encode(longer), order).has_value());
+  BOOST_TEST_REQUIRE(events::decode(events::encode(sample_order()), order).has_value());
+  BOOST_TEST((order == sample_order()));
+}
+
+BOOST_AUTO_TEST_CASE(the_order_keeps_the_capacity_of_its_text_from_one_message_to_the_next) {
+  events::order_placed order;
+  auto longer = sample_order();
+  longer.user = std::string(100, 'u');
+  longer.item = std::string(100, 'i');
+  BOOST_TEST_REQUIRE(events::decode(events::encode(longer), order).has_value());
+  const char* const user_text = order.user.data();
+  const char* const item_text = order.item.data();
+  BOOST_TEST_REQUIRE(events::decode(events::encode(sample_order()), order).has_value());
+  BOOST_TEST_REQUIRE(events::decode(events::encode(longer), order).has_value());
+  BOOST_TEST(static_cast<const void*>(order.user.data()) == static_cast<const void*>(user_text));
+  BOOST_TEST(static_cast<const void*>(order.item.data()) == static_cast<const void*>(item_text));
+}
+
+BOOST_AUTO_TEST_CASE(agrees_with_decode_for_mutations_of_a_valid_payload_in_one_reused_order) {
+  const std::string valid = payload_with("schema_version", "1").insert(1, R"("user": "x", )");
+  constexpr std::string_view interesting = "{}[]\":,\\0129-.eEu \x00\x1f\x7f\x80\xff"sv;
+  std::mt19937 random(4242);
+  std::uniform_int_distribution<int> edits(1, 3);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_int_distribution<std::size_t> special(0, interesting.size() - 1);
+  events::order_placed order;
+  int decoded = 0;
+  for (int i = 0; i < 4000; ++i) {
+    std::string bytes = valid;
+    for (int e = edits(random); e > 0; --e) {
+      std::uniform_int_distribution<std::size_t> at(0, bytes.size());
+      const std::size_t pos = at(random);
+      const char c =
+          byte(random) < 128 ? interesting[special(random)] : static_cast<char>(byte(random));
+      if (byte(random) < 128 && pos < bytes.size()) {
+        bytes[pos] = c;
+      } else {
+        bytes.insert(pos, 1, c);
+      }
+    }
+    const auto expected = events::decode(bytes);
+    const auto result = events::decode(bytes, order);
+    BOOST_TEST_CONTEXT("payload: " << bytes) {
+      BOOST_TEST_REQUIRE(result.has_value() == expected.has_value());
+      if (expected.has_value()) {
+        ++decoded;
+        BOOST_TEST((order == *expected));
+      } else {
+        BOOST_TEST(result.error().code == expected.error().code);
+        BOOST_TEST(result.error().field == expected.error().field);
+        BOOST_TEST(result.error().detail == expected.error().detail);
+      }
+    }
+  }
+  BOOST_TEST_MESSAGE(decoded << " of 4000 mutations decoded");
+  BOOST_TEST(decoded > 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
