@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: install what is missing, build with the CI preset
-# (warnings are errors), run every test ctest knows by default (unit, real-broker integration,
-# interop with the seed's Python clients). Each test executable starts and stops its own broker.
+# (warnings are errors, in build-ci/) and with the ASan+UBSan preset (in build-asan/), then run
+# every test ctest knows by default: unit, real-broker integration, interop with the seed's Python
+# clients, the fault-injection smoke subset, the `sanitizers` test (the unit, Kafka adapter and
+# integration tests again, on the sanitized build) and the `fuzz` test (both libFuzzer targets for
+# FUZZ_SECONDS each, built with clang in build-ci/fuzz/). Each test executable that needs Kafka
+# starts and stops its own broker. Ends with ctest's summary; arguments go to that ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./deploy/install-deps.sh
-cmake --preset ci
-cmake --build --preset ci
+
+# Prints how long a step took, so that CI logs show where its time goes.
+step() {
+  local name="$1" started=$SECONDS
+  shift
+  "$@"
+  echo "run.sh: $name took $((SECONDS - started)) s"
+}
+
+step "install-deps" ./deploy/install-deps.sh
+step "ci configure+build" sh -c 'cmake --preset ci && cmake --build --preset ci'
+step "asan configure+build" sh -c 'cmake --preset asan && cmake --build --preset asan'
 ctest --preset ci -j2 "$@"
