@@ -243,8 +243,9 @@ void tracker_service::on_assigned(std::vector<kafka::assigned_partition>& parts)
   topic_missing_ = false;
   rebalances_.inc();
   std::vector<kafka::topic_partition> added;
+  lookup asked;
   for (auto& a : parts) {
-    partitions_.assigned(a.where.partition);
+    asked[a.where.partition] = partitions_.assigned(a.where.partition);
     view_.assign_partition(a.where.partition);
     // Read from the start: what lies below the committed offset rebuilds the view; the rest is new.
     a.where.offset = kafka::offset_beginning;
@@ -252,36 +253,45 @@ void tracker_service::on_assigned(std::vector<kafka::assigned_partition>& parts)
     added.push_back(a.where);
   }
   log::info("tracker", "assigned {}", describe(added));
-  if (!added.empty()) fetch_committed(std::move(added));
+  if (!asked.empty()) fetch_committed(std::move(asked));
 }
 
-void tracker_service::fetch_committed(std::vector<kafka::topic_partition> parts) {
+void tracker_service::fetch_committed(lookup asked) {
+  std::vector<kafka::topic_partition> parts;
+  for (const auto& [p, a] : asked)
+    parts.push_back({options_.common.kafka.topic, p});
   consumer_.fetch_committed(
       parts, admin_timeout,
-      [this, parts](const boost::system::error_code& ec,
-                    const std::vector<kafka::topic_partition>& offsets) {
+      [this, parts, asked = std::move(asked)](const boost::system::error_code& ec,
+                                              const std::vector<kafka::topic_partition>& offsets) {
         if (stopping_) return;
-        if (!ec) return on_committed(offsets);
+        if (!ec) return on_committed(asked, offsets);
         log::warn("tracker", "cannot read committed offsets of {}: {}; retrying", describe(parts),
                   ec.message());
         auto timer = std::make_shared<boost::asio::steady_timer>(io_, retry_backoff);
-        timer->async_wait([this, parts, timer](const boost::system::error_code& e) {
+        timer->async_wait([this, asked, timer](const boost::system::error_code& e) {
           if (e || stopping_) return;
-          std::vector<kafka::topic_partition> still;
-          for (const auto& p : parts) {
-            if (partitions_.owns(p.partition)) still.push_back(p);
+          lookup still;
+          for (const auto& [p, a] : asked) {
+            if (partitions_.current(p, a)) still.emplace(p, a);
           }
           if (!still.empty()) fetch_committed(std::move(still));
         });
       });
 }
 
-void tracker_service::on_committed(const std::vector<kafka::topic_partition>& offsets) {
+void tracker_service::on_committed(const lookup& asked,
+                                   const std::vector<kafka::topic_partition>& offsets) {
   std::vector<kafka::topic_partition> resume;
   for (const auto& c : offsets) {
-    if (!partitions_.owns(c.partition)) continue;
+    const auto it = asked.find(c.partition);
     const std::int64_t committed = c.offset >= 0 ? c.offset : -1;
-    partitions_.committed_known(c.partition, committed);
+    // Revoked, or revoked and assigned again, while the lookup was on its way: the answer is
+    // stale, and the lookup made for the current assignment (if any) decides.
+    if (c.topic != options_.common.kafka.topic || it == asked.end() ||
+        !partitions_.committed_known(c.partition, it->second, committed)) {
+      continue;
+    }
     if (committed > 0) {
       log::info("tracker", "partition {}: restoring the view from offsets below {}", c.partition,
                 committed);

@@ -36,12 +36,15 @@ class tracker_service {
   int exit_code() const { return exit_code_; }
 
  private:
+  /// A committed-offset lookup: each partition asked about, with the assignment it was asked for.
+  using lookup = std::map<std::int32_t, partition_states::assignment>;
+
   void on_message(kafka::message&& m);
   void process_live(kafka::message&& m);
   void on_assigned(std::vector<kafka::assigned_partition>& parts);
   void on_revoked(const std::vector<kafka::topic_partition>& parts, bool lost);
-  void fetch_committed(std::vector<kafka::topic_partition> parts);
-  void on_committed(const std::vector<kafka::topic_partition>& offsets);
+  void fetch_committed(lookup asked);
+  void on_committed(const lookup& asked, const std::vector<kafka::topic_partition>& offsets);
   void on_kafka_error(const boost::system::error_code& ec, std::string_view reason, bool fatal);
   void on_stats(std::string_view json);
   void store(std::int32_t partition, std::optional<std::int64_t> offset);
