@@ -1,6 +1,8 @@
 #include "common/kafka/admin.hpp"
 
 #include <array>
+#include <string>
+#include <utility>
 
 #include "common/kafka/error.hpp"
 #include "common/kafka/handles.hpp"
@@ -8,6 +10,14 @@
 #include "common/observability/log.hpp"
 
 namespace order_tracker::kafka {
+
+topic_spec make_topic_spec(std::string name, const config::topic_options& options) {
+  topic_spec spec{std::move(name), options.partitions, options.replication_factor, {}};
+  if (options.min_insync_replicas > 0) {
+    spec.configs.emplace_back("min.insync.replicas", std::to_string(options.min_insync_replicas));
+  }
+  return spec;
+}
 
 struct admin::impl {
   rd_kafka_t* handle = nullptr;
