@@ -90,7 +90,10 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
       api_(view_, metrics_, [this] { return not_ready_reason(); }),
       signals_(io, SIGINT, SIGTERM),
       tick_timer_(io),
-      retry_timer_(io),
+      topic_{kafka::make_topic_spec(options_.common.kafka.topic, options_.topic),
+             boost::asio::steady_timer(io)},
+      dlq_topic_{kafka::make_topic_spec(options_.dlq_topic, options_.topic),
+                 boost::asio::steady_timer(io)},
       dead_lettered_(metrics_.counter("tracker_dead_lettered_total",
                                       "Poison messages written to the dead-letter topic")),
       rebalances_(
@@ -145,7 +148,10 @@ void tracker_service::start() {
   log::info("tracker", "starting: brokers {}, topic {}, group {}, dead letters to {}, HTTP on {}",
             options_.common.kafka.bootstrap_servers, options_.common.kafka.topic, options_.group_id,
             options_.dlq_topic, options_.http_listen);
-  ensure_dlq_topic();
+  // The seed's producer writes to the topic without creating it, and it may run before any Order
+  // service has: the consumer side makes sure of it too.
+  ensure_topic(topic_);
+  ensure_topic(dlq_topic_);
   if (const auto ec = consumer_.subscribe({options_.common.kafka.topic})) {
     log::error("tracker", "cannot subscribe to {}: {}", options_.common.kafka.topic, ec.message());
     exit_code_ = 1;
@@ -155,19 +161,18 @@ void tracker_service::start() {
   arm_tick();
 }
 
-void tracker_service::ensure_dlq_topic() {
-  admin_.ensure_topic({options_.dlq_topic, 3, 1, {}}, admin_timeout,
-                      [this](const boost::system::error_code& ec, const std::string& detail) {
+void tracker_service::ensure_topic(ensured_topic& t) {
+  t.in_flight = true;
+  admin_.ensure_topic(t.spec, admin_timeout,
+                      [this, &t](const boost::system::error_code& ec, const std::string& detail) {
+                        t.in_flight = false;
                         if (stopping_) return;
-                        if (!ec) {
-                          return log::info("tracker", "dead-letter topic {} is ready",
-                                           options_.dlq_topic);
-                        }
-                        log::warn("tracker", "cannot make sure {} exists: {} ({}); retrying",
-                                  options_.dlq_topic, detail, ec.message());
-                        retry_timer_.expires_after(retry_backoff);
-                        retry_timer_.async_wait([this](const boost::system::error_code& e) {
-                          if (!e && !stopping_) ensure_dlq_topic();
+                        if (!ec) return log::info("tracker", "topic {} is ready", t.spec.name);
+                        log::warn("tracker", "cannot make sure topic {} exists: {} ({}); retrying",
+                                  t.spec.name, detail, ec.message());
+                        t.retry.expires_after(retry_backoff);
+                        t.retry.async_wait([this, &t](const boost::system::error_code& e) {
+                          if (!e && !stopping_) ensure_topic(t);
                         });
                       });
 }
@@ -396,7 +401,8 @@ void tracker_service::shutdown(std::string_view why) {
   log::info("tracker", "stopping ({}): committing what was processed and leaving the group", why);
   signals_.cancel();
   tick_timer_.cancel();
-  retry_timer_.cancel();
+  topic_.retry.cancel();
+  dlq_topic_.retry.cancel();
   dead_letter_.stop();
   http_drained_ = false;
   http_->shutdown([this] {

@@ -36,6 +36,12 @@ class tracker_service {
   int exit_code() const { return exit_code_; }
 
  private:
+  /// A topic made sure of at start, asked for again until the broker confirms it.
+  struct ensured_topic {
+    kafka::topic_spec spec;
+    boost::asio::steady_timer retry;
+    bool in_flight = false;  ///< a request is out (admin::detach() drops it unanswered)
+  };
   /// A committed-offset lookup: each partition asked about, with the assignment it was asked for.
   using lookup = std::map<std::int32_t, partition_states::assignment>;
 
@@ -48,7 +54,7 @@ class tracker_service {
   void on_kafka_error(const boost::system::error_code& ec, std::string_view reason, bool fatal);
   void on_stats(std::string_view json);
   void store(std::int32_t partition, std::optional<std::int64_t> offset);
-  void ensure_dlq_topic();
+  void ensure_topic(ensured_topic& t);
   std::string not_ready_reason() const;
   void arm_tick();
   void shutdown(std::string_view why);
@@ -71,7 +77,9 @@ class tracker_service {
   std::optional<http::server> http_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer tick_timer_;
-  boost::asio::steady_timer retry_timer_;
+  /// The topic consumed (the seed's producer does not create it) and the dead-letter topic.
+  ensured_topic topic_;
+  ensured_topic dlq_topic_;
   std::chrono::steady_clock::time_point last_summary_{};
   std::uint64_t orders_at_last_summary_ = 0;
   observability::counter& dead_lettered_;
