@@ -1,5 +1,6 @@
 #include "services/tracker/tracker_service.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/uuid/uuid_io.hpp>
 #include <csignal>
 #include <string>
@@ -16,6 +17,9 @@ constexpr std::chrono::seconds tick_interval{1};
 constexpr std::chrono::seconds summary_interval{10};
 constexpr std::chrono::milliseconds retry_backoff{1000};
 constexpr std::chrono::milliseconds admin_timeout{10'000};
+// After a fatal dead-letter producer error: how long writes in flight get before the instance is
+// replaced (they are retried on the new one).
+constexpr std::chrono::milliseconds renew_flush_timeout{2000};
 
 std::string describe(const std::vector<kafka::topic_partition>& parts) {
   std::string out;
@@ -52,7 +56,7 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
           kafka::producer_events{
               .on_progress = nullptr,
               .on_error = [this](const boost::system::error_code& ec, std::string_view reason,
-                                 bool fatal) { on_kafka_error(ec, reason, fatal); },
+                                 bool fatal) { on_dlq_error(ec, reason, fatal); },
               .on_stats = nullptr,
               .on_unowned_delivery = nullptr,
           }),
@@ -105,7 +109,10 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
           metrics_.histogram("tracker_end_to_end_latency_seconds",
                              "From the event's Kafka timestamp (producer create time, ms) to "
                              "the Tracker having processed it",
-                             observability::exponential_buckets(0.0001, 1.2, 60))) {
+                             observability::exponential_buckets(0.0001, 1.2, 60))),
+      dlq_renewals_(
+          metrics_.counter("kafka_producer_renewals_total",
+                           "Dead-letter producer instances replaced after a fatal error")) {
   const auto counter_of = [this](std::string_view name, std::string_view help, auto field) {
     metrics_.gauge_callback(name, help,
                             [this, field] { return static_cast<double>(view_.counters().*field); });
@@ -337,6 +344,41 @@ void tracker_service::on_kafka_error(const boost::system::error_code& ec, std::s
     return shutdown("fatal Kafka error");
   }
   log::warn("kafka", "{} ({})", reason, ec.message());
+}
+
+void tracker_service::on_dlq_error(const boost::system::error_code& ec, std::string_view reason,
+                                   bool fatal) {
+  if (!fatal) return on_kafka_error(ec, reason, false);
+  // E.g. an idempotence sequence the broker lost in a crash: the instance is done, the Tracker
+  // is not. Poison waits (its partition paused) until the new instance has written it.
+  last_kafka_error_ = std::string(reason);
+  log::error("kafka", "fatal dead-letter producer error: {} ({}): renewing the producer", reason,
+             ec.message());
+  renew_dlq_producer();
+}
+
+void tracker_service::renew_dlq_producer() {
+  if (renewing_dlq_ || stopping_) return;
+  renewing_dlq_ = true;
+  // Every write in flight gets its report first (the failed instance purges what it holds), and
+  // dead_letter retries the failures on the new instance.
+  dlq_producer_.flush(renew_flush_timeout, [this](std::size_t unfinished) {
+    // The flush completes inside the producer's own drain or timer (or inside this call, with
+    // nothing in flight): the instance is replaced from a handler of its own.
+    boost::asio::post(io_, [this, unfinished] {
+      if (stopping_) return;
+      admin_.detach();
+      dlq_producer_.renew();
+      renewing_dlq_ = false;
+      dlq_renewals_.inc();
+      log::info("kafka", "dead-letter producer renewed ({} writes were left without a report)",
+                unfinished);
+      // detach() dropped the requests in flight unanswered.
+      for (auto* t : {&topic_, &dlq_topic_}) {
+        if (t->in_flight) ensure_topic(*t);
+      }
+    });
+  });
 }
 
 void tracker_service::on_stats(std::string_view json) {

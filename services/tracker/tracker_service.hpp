@@ -52,6 +52,8 @@ class tracker_service {
   void fetch_committed(lookup asked);
   void on_committed(const lookup& asked, const std::vector<kafka::topic_partition>& offsets);
   void on_kafka_error(const boost::system::error_code& ec, std::string_view reason, bool fatal);
+  void on_dlq_error(const boost::system::error_code& ec, std::string_view reason, bool fatal);
+  void renew_dlq_producer();
   void on_stats(std::string_view json);
   void store(std::int32_t partition, std::optional<std::int64_t> offset);
   void ensure_topic(ensured_topic& t);
@@ -86,9 +88,11 @@ class tracker_service {
   observability::counter& rebalances_;
   observability::counter& invalid_;
   observability::histogram& end_to_end_;
+  observability::counter& dlq_renewals_;
   std::string last_kafka_error_;
   kafka::broker_reachability brokers_;
   bool joined_ = false;
+  bool renewing_dlq_ = false;
   bool topic_missing_ = false;
   bool stopping_ = false;
   bool consumer_closed_ = false;

@@ -1,4 +1,4 @@
-#include "services/tracker/dead_letter.hpp"
+#include "services/tracker/tracker_service.hpp"
 
 #define BOOST_TEST_MODULE tracker_kafka
 #include <librdkafka/rdkafka.h>
@@ -7,6 +7,7 @@
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
+#include <csignal>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "common/kafka/consumer.hpp"
 #include "common/kafka/producer.hpp"
+#include "services/tracker/dead_letter.hpp"
 
 // The Tracker's Kafka paths that a real broker will not take on demand, against librdkafka's
 // in-process mock cluster: dead-letter writes that fail, and a dead-letter producer that meets a
@@ -113,6 +115,26 @@ struct collector {
   std::vector<kafka::message> messages;
 };
 
+tracker::tracker_options tracker_options_for(const mock_cluster& mock, const std::string& group) {
+  tracker::tracker_options o;
+  o.common.kafka = mock.options();
+  o.group_id = group;
+  o.http_listen = "127.0.0.1:0";
+  o.dlq_topic = "orders.dlq";
+  o.shutdown_timeout = 5s;
+  return o;
+}
+
+/// The Tracker's own way out: SIGTERM through its signal_set, then run() until it has stopped.
+bool stop_tracker(boost::asio::io_context& io) {
+  ::raise(SIGTERM);
+  io.restart();
+  const auto end = std::chrono::steady_clock::now() + 20s;
+  while (!io.stopped() && std::chrono::steady_clock::now() < end)
+    io.run_for(50ms);
+  return io.stopped();
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(dead_letter_pauses)
@@ -159,6 +181,53 @@ BOOST_AUTO_TEST_CASE(a_partition_resumes_only_once_none_of_its_poison_is_waiting
 
   source.close(io);
   producer.stop();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(dead_letter_producer_renewal)
+
+namespace {
+
+/// A poison message waits in "orders"; the Tracker starts with the next `api_key` request failing
+/// with `err`, which is fatal to its (idempotent) dead-letter producer. The Tracker must renew the
+/// producer, park the poison, and keep running.
+void poison_is_parked_despite_a_fatal_dead_letter_producer_error(std::int16_t api_key,
+                                                                 rd_kafka_resp_err_t err) {
+  mock_cluster mock;
+  boost::asio::io_context io;
+  produce(io, mock, "poison-key", "not json");
+  mock.fail_next(api_key, 1, err);
+  tracker::tracker_service tracker(io, tracker_options_for(mock, "renewal-tracker"));
+  tracker.start();
+  collector dlq(io, mock, "orders.dlq", "dlq-reader");
+
+  BOOST_TEST(run_until(io, [&] { return !dlq.messages.empty(); }));
+  BOOST_TEST(tracker.exit_code() == 0);
+  if (!dlq.messages.empty()) {
+    const auto& parked = dlq.messages.front();
+    BOOST_TEST(parked.payload() == "not json");
+    BOOST_TEST(parked.key() == "poison-key");
+    BOOST_TEST(parked.header(tracker::dlq_headers::offset).value_or("") == "0");
+  }
+  dlq.close(io);
+  BOOST_TEST(stop_tracker(io));
+  BOOST_TEST(tracker.exit_code() == 0);
+}
+
+}  // namespace
+
+// Nothing in flight: the first producer id request is refused for good.
+BOOST_AUTO_TEST_CASE(a_fatal_error_at_start_renews_the_producer_and_the_poison_is_parked) {
+  poison_is_parked_despite_a_fatal_dead_letter_producer_error(
+      init_producer_id_request, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+}
+
+// The poison's write in flight: the broker answers it with a sequence the producer cannot
+// reconcile, librdkafka's "sequence desynchronization" fatal error.
+BOOST_AUTO_TEST_CASE(a_fatal_error_with_a_write_in_flight_renews_the_producer_and_retries_it) {
+  poison_is_parked_despite_a_fatal_dead_letter_producer_error(
+      produce_request, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
