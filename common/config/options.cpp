@@ -79,6 +79,23 @@ void command_line::add_common(common_options& target) {
           "e.g. RDKAFKA_SASL_USERNAME for sasl.username");
 }
 
+void command_line::add_topic(topic_options& target) {
+  topic_ = &target;
+  add("partitions", target.partitions, "TOPIC_PARTITIONS", "partitions when creating the topic");
+  add("replication-factor", target.replication_factor, "TOPIC_REPLICATION_FACTOR",
+      "replicas when creating the topic");
+  add("min-insync-replicas", target.min_insync_replicas, "TOPIC_MIN_INSYNC_REPLICAS",
+      "min.insync.replicas when creating the topic (0: broker default)");
+}
+
+void command_line::finish_topic() const {
+  if (topic_ == nullptr) return;
+  if (topic_->partitions < 1) throw config_error("--partitions: must be at least 1");
+  if (topic_->replication_factor < 1)
+    throw config_error("--replication-factor: must be at least 1");
+  if (topic_->min_insync_replicas < 0) throw config_error("--min-insync-replicas: must be >= 0");
+}
+
 void command_line::finish_common() {
   if (common_ == nullptr) return;
   const auto level = log::parse_level(raw_log_level_);
@@ -140,6 +157,7 @@ command_line::outcome command_line::parse(int argc, const char* const argv[],
     throw config_error(e.what());
   }
   finish_common();
+  finish_topic();
   return outcome::run;
 }
 

@@ -33,6 +33,13 @@ struct common_options {
   log::format log_format = log::format::text;
 };
 
+/// How a service creates a topic it finds missing (both services ensure theirs at start).
+struct topic_options {
+  int partitions = 3;
+  int replication_factor = 1;
+  int min_insync_replicas = 0;  ///< 0: the broker's default
+};
+
 /// A setting the service cannot start with; `main` prints it and exits with code 2.
 class config_error : public std::runtime_error {
  public:
@@ -48,6 +55,10 @@ class command_line {
 
   /// Declares --bootstrap-servers, --topic, -X/--property, --log-level and --log-format.
   void add_common(common_options& target);
+
+  /// Declares --partitions, --replication-factor and --min-insync-replicas (with their
+  /// TOPIC_* environment variables), checked by parse().
+  void add_topic(topic_options& target);
 
   /// Declares one option, `--name` or `--name,c`, set by `env` (may be empty) when the flag is
   /// absent. The current value of `target` is the default.
@@ -74,12 +85,14 @@ class command_line {
   void declare(const std::string& name, const boost::program_options::value_semantic* semantic,
                const std::string& env, const std::string& help);
   void finish_common();
+  void finish_topic() const;
 
   std::string program_;
   std::string summary_;
   boost::program_options::options_description options_;
   std::map<std::string, std::string> env_to_option_;
   common_options* common_ = nullptr;
+  topic_options* topic_ = nullptr;
   std::vector<std::string> raw_properties_;
   std::string raw_log_level_;
   std::string raw_log_format_;

@@ -1,6 +1,10 @@
 #include "common/kafka/admin.hpp"
 
 #include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
 
 #include "common/kafka/error.hpp"
 #include "common/kafka/handles.hpp"
@@ -9,10 +13,22 @@
 
 namespace order_tracker::kafka {
 
+topic_spec make_topic_spec(std::string name, const config::topic_options& options) {
+  topic_spec spec{std::move(name), options.partitions, options.replication_factor, {}};
+  if (options.min_insync_replicas > 0) {
+    spec.configs.emplace_back("min.insync.replicas", std::to_string(options.min_insync_replicas));
+  }
+  return spec;
+}
+
 struct admin::impl {
   rd_kafka_t* handle = nullptr;
   detail::queue_ptr queue;
   std::unique_ptr<detail::queue_waker> waker;
+  /// Handlers of the requests in flight, by the id that travels as the request's opaque: a request
+  /// that is never answered (the handle renewed or destroyed first) leaves nothing behind.
+  std::map<std::uintptr_t, topic_handler> pending;
+  std::uintptr_t last_id = 0;
 };
 
 admin::admin(boost::asio::io_context& io, producer& owner)
@@ -37,10 +53,10 @@ void admin::detach() {
   if (!impl_->queue) return;
   impl_->waker->stop();
   impl_->waker.reset();
-  // Requests still in flight own their handler; drop them with their events.
+  // Requests still in flight are forgotten with their handlers; their events are dropped.
   while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->queue.get(), 0)}) {
-    delete static_cast<topic_handler*>(rd_kafka_event_opaque(ev.get()));
   }
+  impl_->pending.clear();
   impl_->queue.reset();
   impl_->handle = nullptr;
 }
@@ -71,17 +87,19 @@ void admin::ensure_topic(const topic_spec& spec, std::chrono::milliseconds timeo
                                             err.data(), err.size());
   rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout.count()),
                                               err.data(), err.size());
-  auto handler = std::make_unique<topic_handler>(std::move(done));
-  rd_kafka_AdminOptions_set_opaque(options.get(), handler.release());
+  const auto id = ++impl_->last_id;
+  impl_->pending.emplace(id, std::move(done));
+  rd_kafka_AdminOptions_set_opaque(options.get(), reinterpret_cast<void*>(id));
   rd_kafka_NewTopic_t* topics[] = {topic.get()};
   rd_kafka_CreateTopics(impl_->handle, topics, 1, options.get(), impl_->queue.get());
 }
 
 void admin::drain() {
   while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->queue.get(), 0)}) {
-    std::unique_ptr<topic_handler> handler(
-        static_cast<topic_handler*>(rd_kafka_event_opaque(ev.get())));
-    if (!handler) continue;
+    auto node =
+        impl_->pending.extract(reinterpret_cast<std::uintptr_t>(rd_kafka_event_opaque(ev.get())));
+    if (!node) continue;
+    const topic_handler handler = std::move(node.mapped());
     boost::system::error_code ec;
     std::string detail;
     if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -100,7 +118,7 @@ void admin::drain() {
       }
     }
     try {
-      (*handler)(ec, detail);
+      handler(ec, detail);
     } catch (const std::exception& e) {
       log::error("kafka", "admin handler threw: {}", e.what());
     }

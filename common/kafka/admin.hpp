@@ -22,6 +22,10 @@ struct topic_spec {
   std::vector<config::property> configs;  ///< e.g. {"min.insync.replicas", "2"}
 };
 
+/// The topic `name` as a service creates it from its --partitions, --replication-factor and
+/// --min-insync-replicas settings.
+topic_spec make_topic_spec(std::string name, const config::topic_options& options);
+
 class admin {
  public:
   /// Uses `owner`'s client handle; `owner` must outlive this object.

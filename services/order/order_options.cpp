@@ -20,11 +20,7 @@ std::optional<order_options> parse_order_options(int argc, const char* const arg
           "generate sample orders at N/s (0: as fast as Kafka takes them; -1: no generator)");
   cli.add("count", o.count, "ORDER_COUNT",
           "stop after N generated orders, once delivered (0: no limit)");
-  cli.add("partitions", o.partitions, "TOPIC_PARTITIONS", "partitions when creating the topic");
-  cli.add("replication-factor", o.replication_factor, "TOPIC_REPLICATION_FACTOR",
-          "replicas when creating the topic");
-  cli.add("min-insync-replicas", o.min_insync_replicas, "TOPIC_MIN_INSYNC_REPLICAS",
-          "min.insync.replicas when creating the topic (0: broker default)");
+  cli.add_topic(o);
   cli.add("delivery-timeout-ms", delivery_ms, "DELIVERY_TIMEOUT_MS",
           "give up on an order the broker has not confirmed after this long");
   cli.add("shutdown-timeout-ms", shutdown_ms, "SHUTDOWN_TIMEOUT_MS",
@@ -48,10 +44,6 @@ std::optional<order_options> parse_order_options(int argc, const char* const arg
   else if (rate != -1)
     throw config::config_error(fmt::format("--generate-rate {}: must be >= 0, or -1", rate));
   if (o.count < 0) throw config::config_error("--count: must be >= 0");
-  if (o.partitions < 1) throw config::config_error("--partitions: must be at least 1");
-  if (o.replication_factor < 1)
-    throw config::config_error("--replication-factor: must be at least 1");
-  if (o.min_insync_replicas < 0) throw config::config_error("--min-insync-replicas: must be >= 0");
   if (delivery_ms < 1) throw config::config_error("--delivery-timeout-ms: must be positive");
   if (stall_ms < 1) throw config::config_error("--stall-timeout-ms: must be positive");
   if (shutdown_ms < 0) throw config::config_error("--shutdown-timeout-ms: must be >= 0");

@@ -10,7 +10,9 @@
 
 namespace order_tracker::order {
 
-struct order_options {
+/// The topic settings are a base, not a member, so that code naming `partitions` and the like
+/// reads them where it always did; the Tracker takes the same settings (config::topic_options).
+struct order_options : config::topic_options {
   config::common_options common;
   std::string http_listen{"0.0.0.0:8080"};
   /// Orders per second from the built-in generator; absent: no generator. 0: as fast as Kafka
@@ -18,9 +20,6 @@ struct order_options {
   std::optional<double> generate_rate;
   /// Stop after this many generated orders (0: no limit) and exit once all are delivered.
   std::int64_t count = 0;
-  int partitions = 3;
-  int replication_factor = 1;
-  int min_insync_replicas = 0;  ///< 0: the broker's default
   std::chrono::milliseconds delivery_timeout{30'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
   std::chrono::milliseconds stall_timeout{5'000};

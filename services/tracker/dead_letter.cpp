@@ -1,5 +1,6 @@
 #include "services/tracker/dead_letter.hpp"
 
+#include <algorithm>
 #include <memory>
 
 #include "common/kafka/error.hpp"
@@ -13,7 +14,7 @@ dead_letter::dead_letter(boost::asio::io_context& io, kafka::producer& producer,
 
 void dead_letter::send(kafka::message&& m, std::string error, std::string reason,
                        std::function<void()> done) {
-  pending_.push_back({std::move(m), std::move(error), std::move(reason), std::move(done), false});
+  pending_.push_back({std::move(m), std::move(error), std::move(reason), std::move(done)});
   write(std::prev(pending_.end()));
 }
 
@@ -40,10 +41,16 @@ void dead_letter::write(std::list<item>::iterator it) {
                     it->m.partition(), it->m.offset(), r.error.message());
           return retry_later(it);
         }
-        if (it->stuck && on_stuck_) on_stuck_(it->m.partition(), false);
+        const auto p = it->m.partition();
         auto done = std::move(it->done);
         pending_.erase(it);
         done();
+        // Another poison message of the partition may still be failing: it stays paused until
+        // that one is written too, or the paused partition would deliver past it.
+        if (stuck_.contains(p) && !waiting(p)) {
+          stuck_.erase(p);
+          if (on_stuck_) on_stuck_(p, false);
+        }
       });
   if (ec) {
     log::warn("tracker", "dead-letter write of {}-{}@{} not queued: {}; retrying", m.topic(),
@@ -54,14 +61,16 @@ void dead_letter::write(std::list<item>::iterator it) {
 
 void dead_letter::retry_later(std::list<item>::iterator it) {
   if (stopped_) return;
-  if (!it->stuck) {
-    it->stuck = true;
-    if (on_stuck_) on_stuck_(it->m.partition(), true);
-  }
+  if (stuck_.insert(it->m.partition()).second && on_stuck_) on_stuck_(it->m.partition(), true);
   auto timer = std::make_shared<boost::asio::steady_timer>(io_, backoff_);
   timer->async_wait([this, it, timer](const boost::system::error_code& ec) {
     if (!ec) write(it);
   });
+}
+
+bool dead_letter::waiting(std::int32_t partition) const {
+  return std::any_of(pending_.begin(), pending_.end(),
+                     [partition](const item& i) { return i.m.partition() == partition; });
 }
 
 }  // namespace order_tracker::tracker

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <list>
+#include <set>
 #include <string>
 
 #include "common/kafka/consumer.hpp"
@@ -27,7 +28,8 @@ inline constexpr std::string_view timestamp = "dlq-original-timestamp";  ///< ms
 class dead_letter {
  public:
   /// `on_stuck(partition, stuck)`: a write of that partition failed and is being retried (true),
-  /// or the retried write went through (false), so the service can pause and resume it.
+  /// or every poison message of that partition has since been written (false), so the service can
+  /// pause and resume it. Each partition alternates: true, false, true, ...
   dead_letter(boost::asio::io_context& io, kafka::producer& producer, std::string topic,
               std::function<void(std::int32_t partition, bool stuck)> on_stuck);
 
@@ -44,16 +46,17 @@ class dead_letter {
     std::string error;
     std::string reason;
     std::function<void()> done;
-    bool stuck = false;
   };
   void write(std::list<item>::iterator it);
   void retry_later(std::list<item>::iterator it);
+  bool waiting(std::int32_t partition) const;
 
   boost::asio::io_context& io_;
   kafka::producer& producer_;
   std::string topic_;
   std::function<void(std::int32_t, bool)> on_stuck_;
-  std::list<item> pending_;  ///< stable iterators while writes are in flight
+  std::list<item> pending_;       ///< stable iterators while writes are in flight
+  std::set<std::int32_t> stuck_;  ///< partitions reported stuck and not yet released
   std::chrono::milliseconds backoff_{500};
   bool stopped_ = false;
 };

@@ -2,15 +2,26 @@
 
 namespace order_tracker::tracker {
 
-void partition_states::assigned(std::int32_t p) {
-  parts_[p] = state{};
+partition_states::assignment partition_states::assigned(std::int32_t p) {
+  state& s = parts_[p] = state{};
+  s.id = ++last_assignment_;
+  return s.id;
 }
 
-void partition_states::committed_known(std::int32_t p, std::int64_t committed) {
+bool partition_states::committed_known(std::int32_t p, assignment a, std::int64_t committed) {
   const auto it = parts_.find(p);
-  if (it == parts_.end() || it->second.ph != phase::awaiting_committed) return;
+  // An answer to the lookup of an earlier assignment predates whatever the owners in between
+  // committed: applying it would process their orders again.
+  if (it == parts_.end() || it->second.id != a || it->second.ph != phase::awaiting_committed)
+    return false;
   it->second.committed = committed;
   it->second.ph = committed > 0 ? phase::restoring : phase::live;
+  return true;
+}
+
+bool partition_states::current(std::int32_t p, assignment a) const {
+  const auto it = parts_.find(p);
+  return it != parts_.end() && it->second.id == a;
 }
 
 void partition_states::revoked(std::int32_t p) {

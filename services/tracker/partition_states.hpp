@@ -23,9 +23,16 @@ class partition_states {
     drop,     ///< not (or no longer) ours: leave it to the owner, touch nothing
   };
 
-  void assigned(std::int32_t p);
-  /// `committed` < 0: nothing committed (everything is new).
-  void committed_known(std::int32_t p, std::int64_t committed);
+  /// Tells one assignment of a partition from the next: the committed offset looked up for an
+  /// assignment that has since been revoked (and perhaps given back) is stale.
+  using assignment = std::uint64_t;
+
+  /// Starts a new assignment of `p`, waiting for its committed offset; the id is never reused.
+  assignment assigned(std::int32_t p);
+  /// The committed offset looked up for assignment `a` of `p` (< 0: nothing committed, everything
+  /// is new). Returns false, changing nothing, when `a` is no longer `p`'s assignment or its
+  /// committed offset is already known.
+  bool committed_known(std::int32_t p, assignment a, std::int64_t committed);
   void revoked(std::int32_t p);
 
   /// Decides what to do with the message at `offset` of partition `p`; a message at or past the
@@ -41,6 +48,8 @@ class partition_states {
   std::optional<std::int64_t> dead_lettered(std::int32_t p, std::int64_t offset);
 
   bool owns(std::int32_t p) const { return parts_.contains(p); }
+  /// Whether `a` is the assignment of `p` that is still in place.
+  bool current(std::int32_t p, assignment a) const;
   bool all_live() const;
   std::vector<std::int32_t> not_live() const;
   /// Partitions waiting for the committed offset, or restoring, with their committed offset.
@@ -49,6 +58,7 @@ class partition_states {
  private:
   enum class phase { awaiting_committed, restoring, live };
   struct state {
+    assignment id = 0;
     phase ph = phase::awaiting_committed;
     std::int64_t committed = -1;
     std::int64_t highest = -1;            ///< highest live offset handed over
@@ -58,6 +68,7 @@ class partition_states {
   std::optional<std::int64_t> storable(state& s);
 
   std::map<std::int32_t, state> parts_;
+  assignment last_assignment_ = 0;
 };
 
 }  // namespace order_tracker::tracker

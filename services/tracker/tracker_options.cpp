@@ -10,6 +10,7 @@ std::optional<tracker_options> parse_tracker_options(int argc, const char* const
       "tracker-service",
       "Consumes OrderPlaced events in a consumer group and keeps track of them.");
   cli.add_common(o.common);
+  cli.add_topic(o.topic);
   cli.add("group-id", o.group_id, "KAFKA_GROUP_ID", "consumer group");
   cli.add("http-listen", o.http_listen, "HTTP_LISTEN", "HTTP API address, HOST:PORT");
   cli.add("dlq-topic", o.dlq_topic, "DLQ_TOPIC", "dead-letter topic (default: <topic>.dlq)");

@@ -11,6 +11,8 @@ namespace order_tracker::tracker {
 
 struct tracker_options {
   config::common_options common;
+  /// How the topic and the dead-letter topic are created when missing (as the Order service does).
+  config::topic_options topic;
   std::string group_id{"order-tracker"};
   std::string http_listen{"0.0.0.0:8081"};
   std::string dlq_topic;  ///< empty: "<topic>.dlq"

@@ -1,5 +1,6 @@
 #include "services/tracker/tracker_service.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/uuid/uuid_io.hpp>
 #include <csignal>
 #include <string>
@@ -16,6 +17,9 @@ constexpr std::chrono::seconds tick_interval{1};
 constexpr std::chrono::seconds summary_interval{10};
 constexpr std::chrono::milliseconds retry_backoff{1000};
 constexpr std::chrono::milliseconds admin_timeout{10'000};
+// After a fatal dead-letter producer error: how long writes in flight get before the instance is
+// replaced (they are retried on the new one).
+constexpr std::chrono::milliseconds renew_flush_timeout{2000};
 
 std::string describe(const std::vector<kafka::topic_partition>& parts) {
   std::string out;
@@ -63,7 +67,7 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
           kafka::producer_events{
               .on_progress = nullptr,
               .on_error = [this](const boost::system::error_code& ec, std::string_view reason,
-                                 bool fatal) { on_kafka_error(ec, reason, fatal); },
+                                 bool fatal) { on_dlq_error(ec, reason, fatal); },
               .on_stats = nullptr,
               .on_unowned_delivery = nullptr,
           }),
@@ -101,7 +105,10 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
       api_(view_, metrics_, [this] { return not_ready_reason(); }),
       signals_(io, SIGINT, SIGTERM),
       tick_timer_(io),
-      retry_timer_(io),
+      topic_{kafka::make_topic_spec(options_.common.kafka.topic, options_.topic),
+             boost::asio::steady_timer(io)},
+      dlq_topic_{kafka::make_topic_spec(options_.dlq_topic, options_.topic),
+                 boost::asio::steady_timer(io)},
       dead_lettered_(metrics_.counter("tracker_dead_lettered_total",
                                       "Poison messages written to the dead-letter topic")),
       rebalances_(
@@ -113,7 +120,10 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
           metrics_.histogram("tracker_end_to_end_latency_seconds",
                              "From the event's Kafka timestamp (producer create time, ms) to "
                              "the Tracker having processed it",
-                             observability::exponential_buckets(0.0001, 1.2, 60))) {
+                             observability::exponential_buckets(0.0001, 1.2, 60))),
+      dlq_renewals_(
+          metrics_.counter("kafka_producer_renewals_total",
+                           "Dead-letter producer instances replaced after a fatal error")) {
   const auto counter_of = [this](std::string_view name, std::string_view help, auto field) {
     metrics_.gauge_callback(name, help,
                             [this, field] { return static_cast<double>(view_.counters().*field); });
@@ -156,7 +166,10 @@ void tracker_service::start() {
   log::info("tracker", "starting: brokers {}, topic {}, group {}, dead letters to {}, HTTP on {}",
             options_.common.kafka.bootstrap_servers, options_.common.kafka.topic, options_.group_id,
             options_.dlq_topic, options_.http_listen);
-  ensure_dlq_topic();
+  // The seed's producer writes to the topic without creating it, and it may run before any Order
+  // service has: the consumer side makes sure of it too.
+  ensure_topic(topic_);
+  ensure_topic(dlq_topic_);
   if (const auto ec = consumer_.subscribe({options_.common.kafka.topic})) {
     log::error("tracker", "cannot subscribe to {}: {}", options_.common.kafka.topic, ec.message());
     exit_code_ = 1;
@@ -166,19 +179,18 @@ void tracker_service::start() {
   arm_tick();
 }
 
-void tracker_service::ensure_dlq_topic() {
-  admin_.ensure_topic({options_.dlq_topic, 3, 1, {}}, admin_timeout,
-                      [this](const boost::system::error_code& ec, const std::string& detail) {
+void tracker_service::ensure_topic(ensured_topic& t) {
+  t.in_flight = true;
+  admin_.ensure_topic(t.spec, admin_timeout,
+                      [this, &t](const boost::system::error_code& ec, const std::string& detail) {
+                        t.in_flight = false;
                         if (stopping_) return;
-                        if (!ec) {
-                          return log::info("tracker", "dead-letter topic {} is ready",
-                                           options_.dlq_topic);
-                        }
-                        log::warn("tracker", "cannot make sure {} exists: {} ({}); retrying",
-                                  options_.dlq_topic, detail, ec.message());
-                        retry_timer_.expires_after(retry_backoff);
-                        retry_timer_.async_wait([this](const boost::system::error_code& e) {
-                          if (!e && !stopping_) ensure_dlq_topic();
+                        if (!ec) return log::info("tracker", "topic {} is ready", t.spec.name);
+                        log::warn("tracker", "cannot make sure topic {} exists: {} ({}); retrying",
+                                  t.spec.name, detail, ec.message());
+                        t.retry.expires_after(retry_backoff);
+                        t.retry.async_wait([this, &t](const boost::system::error_code& e) {
+                          if (!e && !stopping_) ensure_topic(t);
                         });
                       });
 }
@@ -254,8 +266,9 @@ void tracker_service::on_assigned(std::vector<kafka::assigned_partition>& parts)
   topic_missing_ = false;
   rebalances_.inc();
   std::vector<kafka::topic_partition> added;
+  lookup asked;
   for (auto& a : parts) {
-    partitions_.assigned(a.where.partition);
+    asked[a.where.partition] = partitions_.assigned(a.where.partition);
     view_.assign_partition(a.where.partition);
     // Read from the start: what lies below the committed offset rebuilds the view; the rest is new.
     a.where.offset = kafka::offset_beginning;
@@ -263,36 +276,45 @@ void tracker_service::on_assigned(std::vector<kafka::assigned_partition>& parts)
     added.push_back(a.where);
   }
   log::info("tracker", "assigned {}", describe(added));
-  if (!added.empty()) fetch_committed(std::move(added));
+  if (!asked.empty()) fetch_committed(std::move(asked));
 }
 
-void tracker_service::fetch_committed(std::vector<kafka::topic_partition> parts) {
+void tracker_service::fetch_committed(lookup asked) {
+  std::vector<kafka::topic_partition> parts;
+  for (const auto& [p, a] : asked)
+    parts.push_back({options_.common.kafka.topic, p});
   consumer_.fetch_committed(
       parts, admin_timeout,
-      [this, parts](const boost::system::error_code& ec,
-                    const std::vector<kafka::topic_partition>& offsets) {
+      [this, parts, asked = std::move(asked)](const boost::system::error_code& ec,
+                                              const std::vector<kafka::topic_partition>& offsets) {
         if (stopping_) return;
-        if (!ec) return on_committed(offsets);
+        if (!ec) return on_committed(asked, offsets);
         log::warn("tracker", "cannot read committed offsets of {}: {}; retrying", describe(parts),
                   ec.message());
         auto timer = std::make_shared<boost::asio::steady_timer>(io_, retry_backoff);
-        timer->async_wait([this, parts, timer](const boost::system::error_code& e) {
+        timer->async_wait([this, asked, timer](const boost::system::error_code& e) {
           if (e || stopping_) return;
-          std::vector<kafka::topic_partition> still;
-          for (const auto& p : parts) {
-            if (partitions_.owns(p.partition)) still.push_back(p);
+          lookup still;
+          for (const auto& [p, a] : asked) {
+            if (partitions_.current(p, a)) still.emplace(p, a);
           }
           if (!still.empty()) fetch_committed(std::move(still));
         });
       });
 }
 
-void tracker_service::on_committed(const std::vector<kafka::topic_partition>& offsets) {
+void tracker_service::on_committed(const lookup& asked,
+                                   const std::vector<kafka::topic_partition>& offsets) {
   std::vector<kafka::topic_partition> resume;
   for (const auto& c : offsets) {
-    if (!partitions_.owns(c.partition)) continue;
+    const auto it = asked.find(c.partition);
     const std::int64_t committed = c.offset >= 0 ? c.offset : -1;
-    partitions_.committed_known(c.partition, committed);
+    // Revoked, or revoked and assigned again, while the lookup was on its way: the answer is
+    // stale, and the lookup made for the current assignment (if any) decides.
+    if (c.topic != options_.common.kafka.topic || it == asked.end() ||
+        !partitions_.committed_known(c.partition, it->second, committed)) {
+      continue;
+    }
     if (committed > 0) {
       log::info("tracker", "partition {}: restoring the view from offsets below {}", c.partition,
                 committed);
@@ -333,6 +355,41 @@ void tracker_service::on_kafka_error(const boost::system::error_code& ec, std::s
     return shutdown("fatal Kafka error");
   }
   log::warn("kafka", "{} ({})", reason, ec.message());
+}
+
+void tracker_service::on_dlq_error(const boost::system::error_code& ec, std::string_view reason,
+                                   bool fatal) {
+  if (!fatal) return on_kafka_error(ec, reason, false);
+  // E.g. an idempotence sequence the broker lost in a crash: the instance is done, the Tracker
+  // is not. Poison waits (its partition paused) until the new instance has written it.
+  last_kafka_error_ = std::string(reason);
+  log::error("kafka", "fatal dead-letter producer error: {} ({}): renewing the producer", reason,
+             ec.message());
+  renew_dlq_producer();
+}
+
+void tracker_service::renew_dlq_producer() {
+  if (renewing_dlq_ || stopping_) return;
+  renewing_dlq_ = true;
+  // Every write in flight gets its report first (the failed instance purges what it holds), and
+  // dead_letter retries the failures on the new instance.
+  dlq_producer_.flush(renew_flush_timeout, [this](std::size_t unfinished) {
+    // The flush completes inside the producer's own drain or timer (or inside this call, with
+    // nothing in flight): the instance is replaced from a handler of its own.
+    boost::asio::post(io_, [this, unfinished] {
+      if (stopping_) return;
+      admin_.detach();
+      dlq_producer_.renew();
+      renewing_dlq_ = false;
+      dlq_renewals_.inc();
+      log::info("kafka", "dead-letter producer renewed ({} writes were left without a report)",
+                unfinished);
+      // detach() dropped the requests in flight unanswered.
+      for (auto* t : {&topic_, &dlq_topic_}) {
+        if (t->in_flight) ensure_topic(*t);
+      }
+    });
+  });
 }
 
 void tracker_service::on_stats(std::string_view json) {
@@ -397,7 +454,8 @@ void tracker_service::shutdown(std::string_view why) {
   log::info("tracker", "stopping ({}): committing what was processed and leaving the group", why);
   signals_.cancel();
   tick_timer_.cancel();
-  retry_timer_.cancel();
+  topic_.retry.cancel();
+  dlq_topic_.retry.cancel();
   dead_letter_.stop();
   http_drained_ = false;
   http_->shutdown([this] {

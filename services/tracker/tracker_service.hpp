@@ -36,16 +36,27 @@ class tracker_service {
   int exit_code() const { return exit_code_; }
 
  private:
+  /// A topic made sure of at start, asked for again until the broker confirms it.
+  struct ensured_topic {
+    kafka::topic_spec spec;
+    boost::asio::steady_timer retry;
+    bool in_flight = false;  ///< a request is out (admin::detach() drops it unanswered)
+  };
+  /// A committed-offset lookup: each partition asked about, with the assignment it was asked for.
+  using lookup = std::map<std::int32_t, partition_states::assignment>;
+
   void on_message(kafka::message&& m);
   void process_live(kafka::message&& m);
   void on_assigned(std::vector<kafka::assigned_partition>& parts);
   void on_revoked(const std::vector<kafka::topic_partition>& parts, bool lost);
-  void fetch_committed(std::vector<kafka::topic_partition> parts);
-  void on_committed(const std::vector<kafka::topic_partition>& offsets);
+  void fetch_committed(lookup asked);
+  void on_committed(const lookup& asked, const std::vector<kafka::topic_partition>& offsets);
   void on_kafka_error(const boost::system::error_code& ec, std::string_view reason, bool fatal);
+  void on_dlq_error(const boost::system::error_code& ec, std::string_view reason, bool fatal);
+  void renew_dlq_producer();
   void on_stats(std::string_view json);
   void store(std::int32_t partition, std::optional<std::int64_t> offset);
-  void ensure_dlq_topic();
+  void ensure_topic(ensured_topic& t);
   std::string not_ready_reason() const;
   void arm_tick();
   void shutdown(std::string_view why);
@@ -68,16 +79,20 @@ class tracker_service {
   std::optional<http::server> http_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer tick_timer_;
-  boost::asio::steady_timer retry_timer_;
+  /// The topic consumed (the seed's producer does not create it) and the dead-letter topic.
+  ensured_topic topic_;
+  ensured_topic dlq_topic_;
   std::chrono::steady_clock::time_point last_summary_{};
   std::uint64_t orders_at_last_summary_ = 0;
   observability::counter& dead_lettered_;
   observability::counter& rebalances_;
   observability::counter& invalid_;
   observability::histogram& end_to_end_;
+  observability::counter& dlq_renewals_;
   std::string last_kafka_error_;
   kafka::broker_reachability brokers_;
   bool joined_ = false;
+  bool renewing_dlq_ = false;
   bool topic_missing_ = false;
   bool stopping_ = false;
   bool consumer_closed_ = false;

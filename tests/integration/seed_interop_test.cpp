@@ -1,6 +1,10 @@
 #define BOOST_TEST_MODULE seed_interop
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <csignal>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "tests/integration/services.hpp"
 
@@ -22,6 +26,32 @@ std::string seed(const std::string& script) {
   return std::string(ORDER_TRACKER_SEED_DIR) + "/" + script;
 }
 
+/// Runs a Kafka CLI tool against the broker (kafka.sh cli) and returns its output.
+std::string kafka_cli(std::vector<std::string> args) {
+  const auto& broker = broker_fixture::broker();
+  std::vector<std::string> argv{"bash", (source_dir() / "deploy/local/kafka.sh").string(), "cli",
+                                "--dir", broker.dir().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto [code, out] = run_command(argv, 120s);
+  BOOST_REQUIRE_MESSAGE(code == 0, "kafka.sh cli failed: " << out);
+  return out;
+}
+
+/// The topics on the broker, one name a line, as kafka-topics --list prints them.
+std::vector<std::string> topics() {
+  std::istringstream in(kafka_cli({"kafka-topics", "--list"}));
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) names.push_back(line);
+  }
+  return names;
+}
+
+bool has_topic(const std::string& name) {
+  const auto names = topics();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
 /// The seed's producer relies on topic auto-creation, which our broker (like production) has off.
 void create_orders_topic() {
   auto order =
@@ -30,6 +60,30 @@ void create_orders_topic() {
 }
 
 }  // namespace
+
+// The seed tutorial's own steps on a fresh broker, as a new user takes them: the Tracker first,
+// then the seed's producer, and no Order service anywhere to create the topic. First in this file:
+// the tests below create "orders".
+BOOST_AUTO_TEST_CASE(seed_steps_on_a_fresh_broker_tracker_first_then_the_seed_producer) {
+  BOOST_REQUIRE_MESSAGE(!has_topic("orders"), "needs a broker without the topic orders yet: "
+                                                  << kafka_cli({"kafka-topics", "--list"}));
+  // No flags but the HTTP address, which start_service keeps on loopback.
+  auto tracker = start_service("tracker-service", {}, "seed-steps-tracker");
+  BOOST_REQUIRE_MESSAGE(tracker->wait_for_text("starting:", 30s), tracker->output());
+  auto [code, out] = run_command({"/usr/bin/python3", seed("producer.py")}, 120s, seed_env());
+  BOOST_TEST_INFO(out);
+  BOOST_REQUIRE(code == 0);
+  BOOST_TEST(count_of(out, "Delivery failed") == 0U);
+  BOOST_TEST(count_of(out, "Delivered to orders") == 2U);
+  BOOST_CHECK_MESSAGE(tracker->wait_for_text("2 x Shoes from John Doe", 60s), tracker->output());
+  BOOST_CHECK_MESSAGE(tracker->wait_for_text("1 x Phone from Jane Doe", 30s), tracker->output());
+  // Created with the Order service's defaults (--partitions 3), and the dead-letter topic too.
+  const auto described = kafka_cli({"kafka-topics", "--describe", "--topic", "orders"});
+  BOOST_CHECK_MESSAGE(described.find("PartitionCount: 3") != std::string::npos, described);
+  BOOST_TEST(has_topic("orders.dlq"));
+  tracker->signal(SIGTERM);
+  BOOST_TEST(tracker->exit_code_after(30s) == 0);
+}
 
 BOOST_AUTO_TEST_CASE(tracker_tracks_what_the_seed_producer_writes) {
   create_orders_topic();

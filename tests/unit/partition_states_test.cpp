@@ -5,6 +5,7 @@
 
 // Printers for checked values.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <vector>
@@ -51,16 +52,14 @@ const offset none = std::nullopt;
 /// A partition_states owning partition `p`, live with nothing committed.
 partition_states live_partition(std::int32_t p) {
   partition_states s;
-  s.assigned(p);
-  s.committed_known(p, -1);
+  s.committed_known(p, s.assigned(p), -1);
   return s;
 }
 
 /// A partition_states owning partition `p`, restoring below `committed`.
 partition_states restoring_partition(std::int32_t p, std::int64_t committed) {
   partition_states s;
-  s.assigned(p);
-  s.committed_known(p, committed);
+  s.committed_known(p, s.assigned(p), committed);
   return s;
 }
 
@@ -83,8 +82,7 @@ BOOST_AUTO_TEST_CASE(nothing_committed_makes_the_partition_live_at_once) {
   for (const std::int64_t committed : {-1, 0}) {
     BOOST_TEST_CONTEXT("committed " << committed) {
       partition_states s;
-      s.assigned(3);
-      s.committed_known(3, committed);
+      BOOST_TEST(s.committed_known(3, s.assigned(3), committed));
       BOOST_TEST(s.all_live());
       BOOST_TEST(s.not_live().empty());
       BOOST_TEST(s.route_of(3, 0) == route::live);
@@ -95,17 +93,19 @@ BOOST_AUTO_TEST_CASE(nothing_committed_makes_the_partition_live_at_once) {
 
 BOOST_AUTO_TEST_CASE(a_committed_offset_for_a_partition_not_owned_is_ignored) {
   partition_states s;
-  s.committed_known(4, 10);
+  BOOST_TEST(!s.committed_known(4, 1, 10));
   BOOST_TEST(!s.owns(4));
   BOOST_TEST(s.committed_of(4) == -1);
   BOOST_TEST(s.all_live());
 }
 
 BOOST_AUTO_TEST_CASE(a_second_committed_offset_does_not_restart_the_restore) {
-  auto s = restoring_partition(0, 10);
+  partition_states s;
+  const auto a = s.assigned(0);
+  BOOST_TEST(s.committed_known(0, a, 10));
   BOOST_TEST(s.route_of(0, 9) == route::restore);
   BOOST_TEST(s.all_live());
-  s.committed_known(0, 20);
+  BOOST_TEST(!s.committed_known(0, a, 20));
   BOOST_TEST(s.all_live());
   BOOST_TEST(s.committed_of(0) == 10);
   BOOST_TEST(s.route_of(0, 10) == route::live);
@@ -119,13 +119,58 @@ BOOST_AUTO_TEST_CASE(a_message_of_a_partition_not_owned_is_left_to_its_owner) {
 BOOST_AUTO_TEST_CASE(re_assignment_starts_over_from_holding) {
   auto s = live_partition(0);
   BOOST_TEST(s.processed(0, 5, false) == offset(5));
-  s.assigned(0);
+  const auto a = s.assigned(0);
   BOOST_TEST(s.route_of(0, 6) == route::hold);
-  s.committed_known(0, 6);
+  s.committed_known(0, a, 6);
   BOOST_TEST(s.route_of(0, 5) == route::restore);
   BOOST_TEST(s.route_of(0, 6) == route::live);
   // Nothing was stored yet in this assignment, so offset 6 is reported again.
   BOOST_TEST(s.processed(0, 6, false) == offset(6));
+}
+
+// Revoked and assigned again while the first assignment's lookup was on its way: the committed
+// offset it brings back predates what the owner in between committed.
+BOOST_AUTO_TEST_CASE(a_committed_offset_looked_up_for_an_earlier_assignment_is_ignored) {
+  partition_states s;
+  const auto first = s.assigned(0);
+  s.revoked(0);
+  const auto second = s.assigned(0);
+  BOOST_TEST(first != second);
+  BOOST_TEST(!s.current(0, first));
+  BOOST_TEST(s.current(0, second));
+  // The first lookup answers late with the offset from before the other owner's commits.
+  BOOST_TEST(!s.committed_known(0, first, 10));
+  BOOST_TEST(s.route_of(0, 10) == route::hold);
+  BOOST_TEST(s.not_live() == std::vector<std::int32_t>{0}, boost::test_tools::per_element());
+  // The current lookup's answer decides: offsets 10..24 were processed by the other owner.
+  BOOST_TEST(s.committed_known(0, second, 25));
+  BOOST_TEST(s.committed_of(0) == 25);
+  BOOST_TEST(s.route_of(0, 10) == route::restore);
+  BOOST_TEST(s.route_of(0, 24) == route::restore);
+  BOOST_TEST(s.route_of(0, 25) == route::live);
+  BOOST_TEST(s.processed(0, 25, false) == offset(25));
+}
+
+BOOST_AUTO_TEST_CASE(a_late_answer_for_an_earlier_assignment_does_not_undo_the_current_one) {
+  partition_states s;
+  const auto first = s.assigned(0);
+  s.revoked(0);
+  const auto second = s.assigned(0);
+  BOOST_TEST(s.committed_known(0, second, 25));
+  BOOST_TEST(!s.committed_known(0, first, 10));
+  BOOST_TEST(s.committed_of(0) == 25);
+  BOOST_TEST(s.route_of(0, 24) == route::restore);
+}
+
+BOOST_AUTO_TEST_CASE(assignment_ids_are_never_reused_across_partitions) {
+  partition_states s;
+  const auto a0 = s.assigned(0);
+  const auto a1 = s.assigned(1);
+  BOOST_TEST(a0 != a1);
+  BOOST_TEST(!s.current(1, a0));
+  BOOST_TEST(!s.committed_known(1, a0, 5));
+  BOOST_TEST(s.route_of(1, 5) == route::hold);
+  BOOST_TEST(!s.current(2, a0));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -189,19 +234,20 @@ BOOST_AUTO_TEST_CASE(a_log_start_while_the_committed_offset_is_unknown_changes_n
 
 BOOST_AUTO_TEST_CASE(not_live_lists_holding_and_restoring_partitions_in_order) {
   partition_states s;
+  std::map<std::int32_t, partition_states::assignment> a;
   for (const std::int32_t p : {4, 0, 2, 1, 3})
-    s.assigned(p);
-  s.committed_known(0, 10);  // restoring
-  s.committed_known(1, 0);   // live
-  s.committed_known(2, 7);   // restoring
-  s.committed_known(4, -1);  // live; 3 still holding
+    a[p] = s.assigned(p);
+  s.committed_known(0, a[0], 10);  // restoring
+  s.committed_known(1, a[1], 0);   // live
+  s.committed_known(2, a[2], 7);   // restoring
+  s.committed_known(4, a[4], -1);  // live; 3 still holding
   BOOST_TEST(s.not_live() == (std::vector<std::int32_t>{0, 2, 3}),
              boost::test_tools::per_element());
   BOOST_TEST(!s.all_live());
   s.route_of(2, 6);
   BOOST_TEST(s.not_live() == (std::vector<std::int32_t>{0, 3}), boost::test_tools::per_element());
   s.log_start(0, 10);
-  s.committed_known(3, 0);
+  s.committed_known(3, a[3], 0);
   BOOST_TEST(s.not_live().empty());
   BOOST_TEST(s.all_live());
 }
@@ -234,10 +280,8 @@ BOOST_AUTO_TEST_CASE(an_offset_already_stored_is_not_reported_again) {
 
 BOOST_AUTO_TEST_CASE(partitions_are_independent) {
   partition_states s;
-  for (const std::int32_t p : {0, 1}) {
-    s.assigned(p);
-    s.committed_known(p, -1);
-  }
+  for (const std::int32_t p : {0, 1})
+    s.committed_known(p, s.assigned(p), -1);
   BOOST_TEST(s.processed(0, 9, false) == offset(9));
   BOOST_TEST(s.processed(0, 10, true) == none);
   BOOST_TEST(s.processed(1, 20, false) == offset(20));
@@ -330,8 +374,7 @@ BOOST_AUTO_TEST_CASE(a_dead_letter_from_before_a_re_assignment_stores_nothing_ne
   BOOST_TEST(s.processed(0, 4, false) == offset(4));
   BOOST_TEST(s.processed(0, 5, true) == none);
   s.revoked(0);
-  s.assigned(0);
-  s.committed_known(0, 5);
+  s.committed_known(0, s.assigned(0), 5);
   BOOST_TEST(s.dead_lettered(0, 5) == none);
 }
 

@@ -1,0 +1,233 @@
+#include "services/tracker/tracker_service.hpp"
+
+#define BOOST_TEST_MODULE tracker_kafka
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/kafka/consumer.hpp"
+#include "common/kafka/producer.hpp"
+#include "services/tracker/dead_letter.hpp"
+
+// The Tracker's Kafka paths that a real broker will not take on demand, against librdkafka's
+// in-process mock cluster: dead-letter writes that fail, and a dead-letter producer that meets a
+// fatal error. Everything runs on one io_context, driven from inside its loop as the service is.
+
+using namespace order_tracker;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Kafka protocol API keys, for the mock cluster's error injection (librdkafka keeps its own
+// names for them out of the public headers).
+constexpr std::int16_t produce_request = 0;
+constexpr std::int16_t init_producer_id_request = 22;
+
+/// A mock cluster with the topics "orders" and "orders.dlq", hosted by a client handle of its own.
+struct mock_cluster {
+  mock_cluster() {
+    std::array<char, 256> err{};
+    host = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), err.data(), err.size());
+    BOOST_REQUIRE(host != nullptr);
+    cluster = rd_kafka_mock_cluster_new(host, 1);
+    BOOST_REQUIRE(cluster != nullptr);
+    BOOST_REQUIRE(rd_kafka_mock_topic_create(cluster, "orders", 3, 1) ==
+                  RD_KAFKA_RESP_ERR_NO_ERROR);
+    BOOST_REQUIRE(rd_kafka_mock_topic_create(cluster, "orders.dlq", 3, 1) ==
+                  RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  ~mock_cluster() {
+    rd_kafka_mock_cluster_destroy(cluster);
+    rd_kafka_destroy(host);
+  }
+  mock_cluster(const mock_cluster&) = delete;
+  mock_cluster& operator=(const mock_cluster&) = delete;
+
+  config::kafka_options options() const {
+    return {rd_kafka_mock_cluster_bootstraps(cluster), "orders", {}};
+  }
+  /// The next `count` requests of kind `api_key` fail with `err`.
+  void fail_next(std::int16_t api_key, std::size_t count, rd_kafka_resp_err_t err) const {
+    std::vector<rd_kafka_resp_err_t> errors(count, err);
+    rd_kafka_mock_push_request_errors_array(cluster, api_key, errors.size(), errors.data());
+  }
+
+  rd_kafka_t* host = nullptr;
+  rd_kafka_mock_cluster_t* cluster = nullptr;
+};
+
+/// Runs `io` until `done` or the deadline; every wake-up comes from librdkafka's eventfd.
+template <typename Done>
+bool run_until(boost::asio::io_context& io, Done done, std::chrono::milliseconds deadline = 30s) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (!done() && std::chrono::steady_clock::now() < end) {
+    io.run_for(20ms);
+    if (io.stopped()) io.restart();
+  }
+  return done();
+}
+
+/// Writes `payload` with `key` to "orders" and waits for the broker's ack.
+void produce(boost::asio::io_context& io, const mock_cluster& mock, std::string_view key,
+             std::string_view payload) {
+  // Not idempotent: it must not take a request error pushed for the client under test.
+  auto options = mock.options();
+  options.properties = {{"enable.idempotence", "false"}, {"acks", "all"}};
+  kafka::producer producer(io, options, {{"linger.ms", "0"}}, {});
+  std::optional<kafka::delivery_report> report;
+  BOOST_REQUIRE(!producer.send("orders", key, payload, {},
+                               [&](const kafka::delivery_report& r) { report = r; }));
+  BOOST_REQUIRE(run_until(io, [&] { return report.has_value(); }));
+  BOOST_REQUIRE(!report->error);
+  producer.stop();
+}
+
+/// A group consumer of `topic` that keeps every message it receives.
+struct collector {
+  collector(boost::asio::io_context& io, const mock_cluster& mock, const std::string& topic,
+            const std::string& group)
+      : consumer(io, mock.options(), group, {{"auto.offset.reset", "earliest"}},
+                 kafka::consumer_events{
+                     .on_message = [this](kafka::message&& m) { messages.push_back(std::move(m)); },
+                     .on_assigned = nullptr,
+                     .on_revoked = nullptr,
+                     .on_error = nullptr,
+                     .on_commit = nullptr,
+                     .on_stats = nullptr,
+                 }) {
+    BOOST_REQUIRE(!consumer.subscribe({topic}));
+  }
+  void close(boost::asio::io_context& io) {
+    bool closed = false;
+    consumer.close(5s, [&] { closed = true; });
+    BOOST_TEST(run_until(io, [&] { return closed; }));
+  }
+  /// Before the messages: they must be destroyed before the client they came from.
+  kafka::consumer consumer;
+  std::vector<kafka::message> messages;
+};
+
+tracker::tracker_options tracker_options_for(const mock_cluster& mock, const std::string& group) {
+  tracker::tracker_options o;
+  o.common.kafka = mock.options();
+  o.group_id = group;
+  o.http_listen = "127.0.0.1:0";
+  o.dlq_topic = "orders.dlq";
+  o.shutdown_timeout = 5s;
+  return o;
+}
+
+/// The Tracker's own way out: SIGTERM through its signal_set, then run() until it has stopped.
+bool stop_tracker(boost::asio::io_context& io) {
+  ::raise(SIGTERM);
+  io.restart();
+  const auto end = std::chrono::steady_clock::now() + 20s;
+  while (!io.stopped() && std::chrono::steady_clock::now() < end)
+    io.run_for(50ms);
+  return io.stopped();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(dead_letter_pauses)
+
+// Two poison messages of partition 0 both fail their first write. The first one's retry goes
+// through while the second is still waiting for its own: partition 0 must stay paused until the
+// second is written too, or the consumer would run on past poison that is not parked yet.
+BOOST_AUTO_TEST_CASE(a_partition_resumes_only_once_none_of_its_poison_is_waiting) {
+  mock_cluster mock;
+  boost::asio::io_context io;
+  // One key: one partition.
+  produce(io, mock, "same-key", "not json 1");
+  produce(io, mock, "same-key", "not json 2");
+  collector source(io, mock, "orders", "poison-source");
+  BOOST_REQUIRE(run_until(io, [&] { return source.messages.size() == 2; }));
+  const auto p = std::to_string(source.messages[0].partition());
+  BOOST_REQUIRE(source.messages[1].partition() == source.messages[0].partition());
+
+  kafka::producer producer(io, mock.options(), {{"linger.ms", "0"}}, {});
+  std::vector<std::string> events;
+  std::size_t done = 0;
+  // What had been written when each resume came.
+  std::vector<std::size_t> done_at_resume;
+  tracker::dead_letter dead_letter(
+      io, producer, "orders.dlq", [&](std::int32_t partition, bool stuck) {
+        events.push_back((stuck ? "pause " : "resume ") + std::to_string(partition));
+        if (!stuck) done_at_resume.push_back(done);
+      });
+
+  // The first write of the first message fails; the second message is sent only after that.
+  mock.fail_next(produce_request, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  dead_letter.send(std::move(source.messages[0]), "not_json", "first", [&] { ++done; });
+  BOOST_REQUIRE(run_until(io, [&] { return !events.empty(); }));
+  mock.fail_next(produce_request, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  dead_letter.send(std::move(source.messages[1]), "not_json", "second", [&] { ++done; });
+
+  BOOST_TEST(run_until(io, [&] { return done == 2 && dead_letter.pending() == 0; }));
+  // Let anything still queued run before looking.
+  run_until(
+      io, [] { return false; }, 200ms);
+  const std::vector<std::string> expected{"pause " + p, "resume " + p};
+  BOOST_TEST(events == expected, boost::test_tools::per_element());
+  BOOST_TEST(done_at_resume == std::vector<std::size_t>{2}, boost::test_tools::per_element());
+
+  source.close(io);
+  producer.stop();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(dead_letter_producer_renewal)
+
+namespace {
+
+/// A poison message waits in "orders"; the Tracker starts with the next `api_key` request failing
+/// with `err`, which is fatal to its (idempotent) dead-letter producer. The Tracker must renew the
+/// producer, park the poison, and keep running.
+void poison_is_parked_despite_a_fatal_dead_letter_producer_error(std::int16_t api_key,
+                                                                 rd_kafka_resp_err_t err) {
+  mock_cluster mock;
+  boost::asio::io_context io;
+  produce(io, mock, "poison-key", "not json");
+  mock.fail_next(api_key, 1, err);
+  tracker::tracker_service tracker(io, tracker_options_for(mock, "renewal-tracker"));
+  tracker.start();
+  collector dlq(io, mock, "orders.dlq", "dlq-reader");
+
+  BOOST_TEST(run_until(io, [&] { return !dlq.messages.empty(); }));
+  BOOST_TEST(tracker.exit_code() == 0);
+  if (!dlq.messages.empty()) {
+    const auto& parked = dlq.messages.front();
+    BOOST_TEST(parked.payload() == "not json");
+    BOOST_TEST(parked.key() == "poison-key");
+    BOOST_TEST(parked.header(tracker::dlq_headers::offset).value_or("") == "0");
+  }
+  dlq.close(io);
+  BOOST_TEST(stop_tracker(io));
+  BOOST_TEST(tracker.exit_code() == 0);
+}
+
+}  // namespace
+
+// Nothing in flight: the first producer id request is refused for good.
+BOOST_AUTO_TEST_CASE(a_fatal_error_at_start_renews_the_producer_and_the_poison_is_parked) {
+  poison_is_parked_despite_a_fatal_dead_letter_producer_error(
+      init_producer_id_request, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+}
+
+// The poison's write in flight: the broker answers it with a sequence the producer cannot
+// reconcile, librdkafka's "sequence desynchronization" fatal error.
+BOOST_AUTO_TEST_CASE(a_fatal_error_with_a_write_in_flight_renews_the_producer_and_retries_it) {
+  poison_is_parked_despite_a_fatal_dead_letter_producer_error(
+      produce_request, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
