@@ -128,6 +128,9 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
     metrics_.gauge_callback(name, help,
                             [this, field] { return static_cast<double>(view_.counters().*field); });
   };
+  metrics_.gauge_callback("log_dropped_lines_total",
+                          "Log lines lost because stderr did not keep up",
+                          [] { return static_cast<double>(log::dropped_lines()); });
   counter_of("tracker_orders_processed_total", "New orders tracked (live, not restored)",
              &view_counters::orders);
   counter_of("tracker_duplicates_total",
@@ -203,8 +206,8 @@ void tracker_service::on_message(kafka::message&& m) {
       return;
     case partition_states::route::restore:
       // Processed (and counted, logged, dead-lettered) before this instance took over.
-      if (const auto order = events::decode(m.payload())) {
-        view_.apply(*order,
+      if (events::decode(m.payload(), decoded_)) {
+        view_.apply(decoded_,
                     {p, m.offset(), std::chrono::system_clock::now(),
                      m.header("traceparent").value_or(std::string_view{}), origin::restore});
       }
@@ -222,7 +225,7 @@ void tracker_service::on_message(kafka::message&& m) {
 void tracker_service::process_live(kafka::message&& m) {
   const auto p = m.partition();
   const auto offset = m.offset();
-  const auto decoded = events::decode(m.payload());
+  const auto decoded = events::decode(m.payload(), decoded_);
   if (!decoded) {
     invalid_.inc();
     const auto& e = decoded.error();
@@ -235,7 +238,7 @@ void tracker_service::process_live(kafka::message&& m) {
     });
     return;
   }
-  const auto& order = *decoded;
+  const auto& order = decoded_;
   const auto trace = m.header("traceparent").value_or(std::string_view{});
   const auto now = std::chrono::system_clock::now();
   const auto result = view_.apply(order, {p, offset, now, trace, origin::live});
@@ -344,11 +347,10 @@ void tracker_service::on_revoked(const std::vector<kafka::topic_partition>& part
 
 void tracker_service::on_kafka_error(const boost::system::error_code& ec, std::string_view reason,
                                      bool fatal) {
-  last_kafka_error_ = std::string(reason);
   if (kafka::is_unknown_topic(ec)) {
     topic_missing_ = true;
   }
-  brokers_.on_error(ec);
+  brokers_.on_error(ec, reason);
   if (fatal) {
     log::error("kafka", "fatal Kafka error: {} ({})", reason, ec.message());
     exit_code_ = 1;
@@ -362,7 +364,6 @@ void tracker_service::on_dlq_error(const boost::system::error_code& ec, std::str
   if (!fatal) return on_kafka_error(ec, reason, false);
   // E.g. an idempotence sequence the broker lost in a crash: the instance is done, the Tracker
   // is not. Poison waits (its partition paused) until the new instance has written it.
-  last_kafka_error_ = std::string(reason);
   log::error("kafka", "fatal dead-letter producer error: {} ({}): renewing the producer", reason,
              ec.message());
   renew_dlq_producer();
@@ -410,8 +411,7 @@ void tracker_service::on_stats(std::string_view json) {
 
 std::string tracker_service::not_ready_reason() const {
   if (stopping_) return "shutting down";
-  if (!brokers_.up())
-    return "no broker reachable" + (last_kafka_error_.empty() ? "" : ": " + last_kafka_error_);
+  if (!brokers_.up()) return brokers_.down_reason();
   if (topic_missing_) return "topic " + options_.common.kafka.topic + " does not exist (yet)";
   if (!joined_) return "waiting for the consumer group to assign partitions";
   if (!partitions_.all_live()) {

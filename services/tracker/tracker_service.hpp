@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/events/order_placed.hpp"
 #include "common/http/server.hpp"
 #include "common/kafka/admin.hpp"
 #include "common/kafka/consumer.hpp"
@@ -67,6 +68,18 @@ class tracker_service {
   observability::registry metrics_;
   order_view view_;
   partition_states partitions_;
+  /// The state the Kafka clients' handlers write, before the clients: a client may report an
+  /// error from inside its own constructor (an error event queued at start).
+  kafka::broker_reachability brokers_;
+  bool joined_ = false;
+  bool renewing_dlq_ = false;
+  bool topic_missing_ = false;
+  bool stopping_ = false;
+  bool consumer_closed_ = false;
+  bool http_drained_ = true;
+  int exit_code_ = 0;
+  /// Reused by every message: decoding allocates nothing once its strings have grown.
+  events::order_placed decoded_;
   kafka::producer dlq_producer_;
   kafka::admin admin_;
   /// Before the messages below: they must be destroyed before the client they came from.
@@ -89,15 +102,6 @@ class tracker_service {
   observability::counter& invalid_;
   observability::histogram& end_to_end_;
   observability::counter& dlq_renewals_;
-  std::string last_kafka_error_;
-  kafka::broker_reachability brokers_;
-  bool joined_ = false;
-  bool renewing_dlq_ = false;
-  bool topic_missing_ = false;
-  bool stopping_ = false;
-  bool consumer_closed_ = false;
-  bool http_drained_ = true;
-  int exit_code_ = 0;
 };
 
 }  // namespace order_tracker::tracker
