@@ -19,6 +19,7 @@
 #include "common/kafka/admin.hpp"
 #include "common/kafka/consumer.hpp"
 #include "common/kafka/error.hpp"
+#include "tests/kafka/mock_cluster.hpp"
 
 // The Kafka adapters against librdkafka's in-process mock cluster: fast, and able to fail in ways
 // a real broker will not on demand. The real-broker tests in tests/integration prove the rest.
@@ -28,28 +29,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A mock cluster of `brokers` brokers, hosted by a client handle of its own.
-struct mock_cluster {
-  explicit mock_cluster(int brokers = 1) {
-    std::array<char, 256> err{};
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
-    BOOST_REQUIRE(host != nullptr);
-    cluster = rd_kafka_mock_cluster_new(host, brokers);
-    BOOST_REQUIRE(cluster != nullptr);
-    BOOST_REQUIRE(rd_kafka_mock_topic_create(cluster, "orders", 3, 1) ==
-                  RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
-  ~mock_cluster() {
-    rd_kafka_mock_cluster_destroy(cluster);
-    rd_kafka_destroy(host);
-  }
-  config::kafka_options options(std::vector<config::property> props = {}) const {
-    return {rd_kafka_mock_cluster_bootstraps(cluster), "orders", std::move(props)};
-  }
-  rd_kafka_t* host = nullptr;
-  rd_kafka_mock_cluster_t* cluster = nullptr;
-};
+using test::mock_cluster;
 
 /// Runs `io` until `done` or the deadline; every wake-up comes from librdkafka's eventfd.
 template <typename Done>
