@@ -1,10 +1,8 @@
 #include "common/kafka/admin.hpp"
 
+#include <algorithm>
 #include <array>
-#include <cstdint>
-#include <map>
-#include <string>
-#include <utility>
+#include <boost/asio/post.hpp>
 
 #include "common/kafka/error.hpp"
 #include "common/kafka/handles.hpp"
@@ -25,10 +23,18 @@ struct admin::impl {
   rd_kafka_t* handle = nullptr;
   detail::queue_ptr queue;
   std::unique_ptr<detail::queue_waker> waker;
-  /// Handlers of the requests in flight, by the id that travels as the request's opaque: a request
-  /// that is never answered (the handle renewed or destroyed first) leaves nothing behind.
-  std::map<std::uintptr_t, topic_handler> pending;
-  std::uintptr_t last_id = 0;
+  // Handlers of requests in flight, which travel as the requests' opaques. Owned here, not by
+  // librdkafka: a request that never completes (a broker that does not answer) must not leak.
+  std::vector<std::unique_ptr<topic_handler>> pending;
+
+  std::unique_ptr<topic_handler> take(void* opaque) {
+    const auto it = std::find_if(pending.begin(), pending.end(),
+                                 [opaque](const auto& h) { return h.get() == opaque; });
+    if (it == pending.end()) return nullptr;
+    auto h = std::move(*it);
+    pending.erase(it);
+    return h;
+  }
 };
 
 admin::admin(boost::asio::io_context& io, producer& owner)
@@ -37,7 +43,12 @@ admin::admin(boost::asio::io_context& io, producer& owner)
 }
 
 admin::~admin() {
-  detach();
+  if (!impl_->queue) return;
+  // Synchronously: the producer may be destroyed next, and its handle must outlive our queue.
+  impl_->waker->stop();
+  drop_pending();
+  impl_->waker.reset();
+  impl_->queue.reset();
 }
 
 void admin::attach() {
@@ -52,13 +63,19 @@ void admin::attach() {
 void admin::detach() {
   if (!impl_->queue) return;
   impl_->waker->stop();
-  impl_->waker.reset();
-  // Requests still in flight are forgotten with their handlers; their events are dropped.
+  ++attachment_;
+  drop_pending();
+  // A drain of this queue may be under us (detach from a request's handler): the waker and the
+  // queue go from a handler of their own, before the caller can renew the producer's handle.
+  boost::asio::post(io_, [queue = std::move(impl_->queue), waker = std::move(impl_->waker)] {});
+  impl_->handle = nullptr;
+}
+
+void admin::drop_pending() {
+  // Requests still in flight are dropped with their handlers; a late result finds no handler.
   while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->queue.get(), 0)}) {
   }
   impl_->pending.clear();
-  impl_->queue.reset();
-  impl_->handle = nullptr;
 }
 
 void admin::stop() {
@@ -87,19 +104,21 @@ void admin::ensure_topic(const topic_spec& spec, std::chrono::milliseconds timeo
                                             err.data(), err.size());
   rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout.count()),
                                               err.data(), err.size());
-  const auto id = ++impl_->last_id;
-  impl_->pending.emplace(id, std::move(done));
-  rd_kafka_AdminOptions_set_opaque(options.get(), reinterpret_cast<void*>(id));
+  auto& handler = impl_->pending.emplace_back(std::make_unique<topic_handler>(std::move(done)));
+  rd_kafka_AdminOptions_set_opaque(options.get(), handler.get());
   rd_kafka_NewTopic_t* topics[] = {topic.get()};
   rd_kafka_CreateTopics(impl_->handle, topics, 1, options.get(), impl_->queue.get());
 }
 
 void admin::drain() {
-  while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->queue.get(), 0)}) {
-    auto node =
-        impl_->pending.extract(reinterpret_cast<std::uintptr_t>(rd_kafka_event_opaque(ev.get())));
-    if (!node) continue;
-    const topic_handler handler = std::move(node.mapped());
+  rd_kafka_queue_t* q = impl_->queue.get();
+  const auto attachment = attachment_;
+  // A handler may detach: the queue is then no longer ours to poll.
+  while (attachment == attachment_) {
+    const detail::event_ptr ev{rd_kafka_queue_poll(q, 0)};
+    if (!ev) break;
+    const auto handler = impl_->take(rd_kafka_event_opaque(ev.get()));
+    if (!handler) continue;
     boost::system::error_code ec;
     std::string detail;
     if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -117,11 +136,7 @@ void admin::drain() {
         }
       }
     }
-    try {
-      handler(ec, detail);
-    } catch (const std::exception& e) {
-      log::error("kafka", "admin handler threw: {}", e.what());
-    }
+    detail::call_guarded("admin handler", [&] { (*handler)(ec, detail); });
   }
 }
 

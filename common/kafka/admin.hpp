@@ -45,16 +45,20 @@ class admin {
   void stop();
 
   /// Lets go of the producer's handle before producer::renew(); the next request attaches to the
-  /// new one. Requests in flight are dropped without their handler being called.
+  /// new one. Requests in flight are dropped without their handler being called. May be called
+  /// from a request's handler: the queue and its waker are destroyed from a posted handler.
   void detach();
 
  private:
   struct impl;
   void attach();
   void drain();
+  void drop_pending();
   std::unique_ptr<impl> impl_;
   boost::asio::io_context& io_;
   producer& owner_;
+  /// Counts detaches, so that a drain notices its queue was let go of under it.
+  std::uint64_t attachment_ = 0;
 };
 
 }  // namespace order_tracker::kafka

@@ -1,6 +1,7 @@
 #include "common/kafka/producer.hpp"
 
 #include <array>
+#include <boost/asio/post.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,14 @@ bool explicitly_unsafe(const config::kafka_options& options) {
 }
 
 }  // namespace
+
+/// A message's own handler. librdkafka carries it as the message's opaque; until the report comes
+/// it is also linked into the producer's list, so that a renewal can answer it.
+struct producer::owned {
+  delivery_handler handler;
+  owned* prev = nullptr;
+  owned* next = nullptr;
+};
 
 struct producer::impl {
   detail::handle_ptr handle;  // destroyed last: joins librdkafka's threads
@@ -93,14 +102,33 @@ void producer::open() {
 
 void producer::renew() {
   impl_->waker->stop();
-  drain();  // the last reports (flush() first, so that every message has one)
+  // The last reports (flush() first, so that every message has one). From one of our own
+  // callbacks a drain is under way: it stops at the renewal and the list below answers the rest.
+  if (!draining_) drain();
   const auto left = rd_kafka_outq_len(impl_->handle.get());
   if (left > 0) log::warn("kafka", "renewing the producer with {} messages unreported", left);
-  impl_->waker.reset();
-  impl_->topics.clear();
-  impl_->main_queue.reset();
-  impl_->handle.reset();  // joins the old instance's threads
+  ++instance_;
+  // The caller may be a callback whose frames still use the old waker, queue and handle: they are
+  // destroyed from a handler of their own, after those frames are gone. Destroying the handle
+  // joins the old instance's threads there.
+  boost::asio::post(io_, [old = std::move(impl_)] {});
+  impl_ = std::make_unique<impl>();
   open();
+  // The old instance's messages that had no report will never get one from librdkafka, which
+  // drops them with its handle (without reading their opaques): their owners hear it now.
+  report_unreported();
+}
+
+void producer::report_unreported() {
+  owned* next = std::exchange(unreported_, nullptr);
+  while (next != nullptr) {
+    std::unique_ptr<owned> h(next);
+    next = h->next;
+    delivery_report report;
+    report.error = make_error(RD_KAFKA_RESP_ERR__DESTROY);
+    report.status = persistence::possibly_persisted;
+    detail::call_guarded("delivery handler", [&] { h->handler(report); });
+  }
 }
 
 producer::~producer() {
@@ -109,6 +137,11 @@ producer::~producer() {
   const auto left = rd_kafka_outq_len(impl_->handle.get());
   if (left > 0)
     log::warn("kafka", "producer destroyed with {} messages or reports outstanding", left);
+  // Handlers still waiting belong to owners that are being torn down with us: free them unheard.
+  for (owned* next = unreported_; next != nullptr;) {
+    const std::unique_ptr<owned> h(next);
+    next = h->next;
+  }
 }
 
 rd_kafka_s* producer::native_handle() const {
@@ -137,8 +170,8 @@ boost::system::error_code producer::send(std::string_view topic, std::string_vie
   }
   rd_kafka_topic_t* rkt = impl_->topic(topic);
   if (rkt == nullptr) return make_error(rd_kafka_last_error());
-  std::unique_ptr<delivery_handler> handler;
-  if (on_delivered) handler = std::make_unique<delivery_handler>(std::move(on_delivered));
+  std::unique_ptr<owned> handler;
+  if (on_delivered) handler = std::make_unique<owned>(owned{std::move(on_delivered)});
   const rd_kafka_resp_err_t err = rd_kafka_producev(
       impl_->handle.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key.data(), key.size()),
       RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
@@ -150,20 +183,52 @@ boost::system::error_code producer::send(std::string_view topic, std::string_vie
   }
   // Both now belong to librdkafka; the handler comes back as the report's _private.
   (void)hdrs.release();
-  (void)handler.release();
+  if (handler) {
+    owned* h = handler.release();
+    h->next = unreported_;
+    if (unreported_ != nullptr) unreported_->prev = h;
+    unreported_ = h;
+  }
   return {};
 }
 
 void producer::drain() {
+  // Never re-entered: a callback that renews the producer leaves the rest to the drain under way.
+  if (draining_) return;
+  // A pass ends early when a callback renewed the producer; the new instance's queue may already
+  // hold events that no wake-up will announce, so it gets a pass too.
+  while (drain_pass()) {
+  }
+}
+
+bool producer::drain_pass() {
+  draining_ = true;
+  struct reset {
+    bool& flag;
+    ~reset() { flag = false; }
+  } const guard{draining_};
+  // Every callback below may renew this producer; after that the old queue and its messages'
+  // opaques are no longer ours to touch.
+  const auto instance = instance_;
   rd_kafka_queue_t* q = impl_->main_queue.get();
   bool delivered_any = false;
-  while (detail::event_ptr ev{rd_kafka_queue_poll(q, 0)}) {
+  while (instance == instance_) {
+    const detail::event_ptr ev{rd_kafka_queue_poll(q, 0)};
+    if (!ev) break;
     switch (rd_kafka_event_type(ev.get())) {
       case RD_KAFKA_EVENT_DR: {
         delivered_any = true;
-        while (const rd_kafka_message_t* m = rd_kafka_event_message_next(ev.get())) {
-          std::unique_ptr<delivery_handler> handler(static_cast<delivery_handler*>(m->_private));
-          const auto& sink = handler ? *handler : events_.on_unowned_delivery;
+        const rd_kafka_message_t* m = nullptr;
+        while (instance == instance_ && (m = rd_kafka_event_message_next(ev.get())) != nullptr) {
+          std::unique_ptr<owned> handler(static_cast<owned*>(m->_private));
+          if (handler) {
+            if (handler->prev != nullptr)
+              handler->prev->next = handler->next;
+            else
+              unreported_ = handler->next;
+            if (handler->next != nullptr) handler->next->prev = handler->prev;
+          }
+          const auto& sink = handler ? handler->handler : events_.on_unowned_delivery;
           if (!sink) continue;
           delivery_report report;
           if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) report.error = make_error(m->err);
@@ -172,11 +237,7 @@ void producer::drain() {
           report.latency = std::chrono::microseconds(rd_kafka_message_latency(m));
           report.status = to_persistence(rd_kafka_message_status(m));
           report.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
-          try {
-            sink(report);
-          } catch (const std::exception& e) {
-            log::error("kafka", "delivery handler threw: {}", e.what());
-          }
+          detail::call_guarded("delivery handler", [&] { sink(report); });
         }
         break;
       }
@@ -190,18 +251,27 @@ void producer::drain() {
           code = make_error(rd_kafka_fatal_error(impl_->handle.get(), buf.data(), buf.size()));
           reason = buf.data();
         }
-        if (events_.on_error) events_.on_error(code, reason, fatal);
+        if (events_.on_error) {
+          detail::call_guarded("producer error handler",
+                               [&] { events_.on_error(code, reason, fatal); });
+        }
         break;
       }
       case RD_KAFKA_EVENT_STATS:
-        if (events_.on_stats) events_.on_stats(rd_kafka_event_stats(ev.get()));
+        if (events_.on_stats) {
+          detail::call_guarded("producer statistics handler",
+                               [&] { events_.on_stats(rd_kafka_event_stats(ev.get())); });
+        }
         break;
       default:
         break;
     }
   }
-  if (delivered_any && events_.on_progress) events_.on_progress();
+  if (instance != instance_) return true;
+  if (delivered_any && events_.on_progress)
+    detail::call_guarded("producer progress handler", events_.on_progress);
   if (flush_done_) finish_flush_if_empty();
+  return false;
 }
 
 void producer::flush(std::chrono::milliseconds timeout, std::function<void(std::size_t)> done) {
@@ -222,7 +292,11 @@ bool producer::finish_flush_if_empty() {
   flush_timer_.cancel();
   auto done = std::move(flush_done_);
   flush_done_ = nullptr;
-  done(left);
+  // Posted, never called from here: this runs inside flush() and drains, and the completion may
+  // renew or stop this producer (issue 12).
+  boost::asio::post(io_, [done = std::move(done), left] {
+    detail::call_guarded("flush completion", [&] { done(left); });
+  });
   return true;
 }
 

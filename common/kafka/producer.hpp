@@ -75,7 +75,8 @@ class producer {
 
   /// Sends what is queued now, without linger, and calls `done(unfinished)` once every queued
   /// message has its report, or at `timeout`, when the rest is purged (their handlers see the
-  /// purge error) and counted in `unfinished`.
+  /// purge error) and counted in `unfinished`. `done` always runs from a handler of its own,
+  /// never from inside flush() or a drain, so it may renew or stop this producer.
   void flush(std::chrono::milliseconds timeout, std::function<void(std::size_t unfinished)> done);
 
   /// Messages queued or in flight, plus reports not yet handled.
@@ -89,8 +90,11 @@ class producer {
 
   /// Replaces the librdkafka instance with a new one of the same configuration: the way out of a
   /// fatal error (e.g. an idempotence sequence the broker lost in a crash). Call flush() first and
-  /// renew from its completion, so that every message sent so far has had its report. Clients of
-  /// native_handle() must let go of the old handle before.
+  /// renew from its completion, so that every message sent so far has had its report. A message
+  /// with a handler that still has none gets one now: error _DESTROY, possibly persisted (the
+  /// broker may have it), with an empty key. The old instance is destroyed from a posted handler,
+  /// never under a caller's frames, so renew() may also be called from this producer's callbacks.
+  /// Clients of native_handle() must let go of the old handle before.
   void renew();
 
   /// For the admin client, which shares this producer's connections.
@@ -98,12 +102,20 @@ class producer {
 
  private:
   struct impl;
+  struct owned;
   void open();
   void drain();
+  bool drain_pass();
   bool finish_flush_if_empty();
   void arm_flush_check();
+  void report_unreported();
 
   std::unique_ptr<impl> impl_;
+  /// Handlers of messages that have no report yet (an intrusive list): a renewal answers them.
+  owned* unreported_ = nullptr;
+  /// Counts renewals, so that a drain notices that its instance was replaced under it.
+  std::uint64_t instance_ = 0;
+  bool draining_ = false;
   producer_events events_;
   boost::asio::io_context& io_;
   config::kafka_options options_;

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <system_error>
 
+#include "common/observability/log.hpp"
+
 namespace order_tracker::kafka::detail {
 namespace {
 
@@ -18,6 +20,21 @@ int make_eventfd() {
 }
 
 }  // namespace
+
+void report_handler_failure(std::string_view what, const std::exception_ptr& e) noexcept {
+  // Reported like an HTTP handler's failure: one error line, and the loop carries on.
+  try {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("kafka", "{} threw: {}", what, ex.what());
+    } catch (...) {
+      log::error("kafka", "{} threw a non-standard exception", what);
+    }
+  } catch (...) {  // formatting the line failed (out of memory): say so without formatting
+    log::write(log::level::error, "kafka", "a callback threw");
+  }
+}
 
 queue_waker::queue_waker(boost::asio::io_context& io, rd_kafka_queue_t* queue,
                          std::function<void()> drain)
@@ -33,7 +50,7 @@ void queue_waker::start() {
   static constexpr std::uint64_t one = 1;  // an eventfd takes 8-byte writes
   rd_kafka_queue_io_event_enable(queue_, fd_.native_handle(), &one, sizeof one);
   // Events queued before the fd was attached produced no write: look now.
-  drain_();
+  call_guarded("kafka drain", drain_);
   do_wait();
 }
 
@@ -60,7 +77,9 @@ void queue_waker::on_ready(const boost::system::error_code& ec) {
   std::uint64_t count = 0;
   // Clear first, then drain: a write that lands during the drain re-arms the next wait.
   [[maybe_unused]] const auto n = ::read(fd_.native_handle(), &count, sizeof count);
-  drain_();
+  // The drain must not destroy this waker (renewals and detaches retire it through a posted
+  // handler), so `stopped_` is still ours to read afterwards.
+  call_guarded("kafka drain", drain_);
   if (!stopped_) do_wait();
 }
 

@@ -7,11 +7,27 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <exception>
 #include <functional>
+#include <string_view>
 
 #include "common/kafka/handles.hpp"
 
 namespace order_tracker::kafka::detail {
+
+/// Logs an exception that a user callback let escape, as a handler failure is reported.
+void report_handler_failure(std::string_view what, const std::exception_ptr& e) noexcept;
+
+/// Runs `f`, a user callback called from a drain, and reports what it throws instead of letting it
+/// unwind through librdkafka's frames or out of an Asio handler.
+template <typename F>
+void call_guarded(std::string_view what, F&& f) noexcept {
+  try {
+    std::forward<F>(f)();
+  } catch (...) {
+    report_handler_failure(what, std::current_exception());
+  }
+}
 
 class queue_waker {
  public:

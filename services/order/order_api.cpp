@@ -1,8 +1,10 @@
 #include "services/order/order_api.hpp"
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 #include <boost/uuid/string_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
+#include <optional>
 
 #include "common/kafka/error.hpp"
 #include "common/observability/log.hpp"
@@ -27,13 +29,29 @@ bool is_json(std::string_view content_type) {
 
 }  // namespace
 
-order_api::order_api(order_publisher& publisher, idempotency_cache& idempotency,
-                     observability::registry& metrics, readiness_fn not_ready_reason)
-    : publisher_(publisher),
+/// One accepted order until its one answer: the delivery report or the deadline, whichever comes
+/// first. Shared by the report's handler and the deadline's, so either may come last.
+struct order_api::pending_order {
+  explicit pending_order(boost::asio::io_context& io) : deadline(io) {}
+  /// Empty once answered: the second of report and deadline only updates the cache.
+  std::optional<http::responder> respond;
+  boost::asio::steady_timer deadline;
+  boost::uuids::uuid id{};
+  std::string traceparent;
+  std::string key;  ///< the Idempotency-Key, or empty
+  std::uint64_t attempt = 0;
+};
+
+order_api::order_api(boost::asio::io_context& io, order_publisher& publisher,
+                     idempotency_cache& idempotency, observability::registry& metrics,
+                     readiness_fn not_ready_reason, std::chrono::milliseconds delivery_deadline)
+    : io_(io),
+      publisher_(publisher),
       idempotency_(idempotency),
       metrics_(metrics),
       not_ready_reason_(std::move(not_ready_reason)),
-      accepted_(metrics.counter("orders_accepted_total", "Orders answered 201: on the broker")) {}
+      accepted_(metrics.counter("orders_accepted_total", "Orders answered 201: on the broker")),
+      delivery_deadline_(delivery_deadline) {}
 
 void order_api::handle(http::request&& req, http::responder respond) {
   const std::string_view target(req.target().data(), req.target().size());
@@ -107,7 +125,15 @@ void order_api::post_order(http::request&& req, http::responder respond) {
     return reject(respond, bh::status::unsupported_media_type, "unsupported_media_type",
                   "Content-Type must be application/json");
   }
-  if (auto why = not_ready_reason_(); !why.empty()) {
+  const auto key_field = req["Idempotency-Key"];
+  std::string key(key_field.data(), key_field.size());
+  const auto body_fingerprint = fingerprint(req.body());
+  const auto now = idempotency_cache::clock::now();
+  // The cache before readiness: a retry whose answer is stored (or whose first request is still
+  // in flight) needs no producer, and gets that answer during a broker blip too.
+  if (auto why = not_ready_reason_();
+      !why.empty() && !(!key.empty() && key.size() <= max_idempotency_key_bytes &&
+                        idempotency_.answers_alone(key, body_fingerprint, now))) {
     return reject(respond, bh::status::service_unavailable, "not_ready", "not ready: " + why);
   }
   auto parsed = parse_order_request(req.body());
@@ -121,19 +147,23 @@ void order_api::post_order(http::request&& req, http::responder respond) {
                        : std::optional(std::string_view(incoming.data(), incoming.size())));
   auto order = make_order(std::move(*parsed), ids_());
 
-  const auto key_field = req["Idempotency-Key"];
-  std::string key(key_field.data(), key_field.size());
+  std::uint64_t attempt = 0;
   if (!key.empty()) {
     if (key.size() > max_idempotency_key_bytes) {
       return reject(respond, bh::status::bad_request, "invalid_value",
                     "Idempotency-Key must be at most 255 bytes", "Idempotency-Key");
     }
-    const auto outcome = idempotency_.start(
-        key, fingerprint(req.body()), idempotency_cache::clock::now(),
-        [this, respond](const idempotency_cache::answer* a) {
-          if (a == nullptr) {
+    const auto started = idempotency_.start(
+        key, body_fingerprint, now,
+        [this, respond](idempotency_cache::ending how, const idempotency_cache::answer* a) {
+          if (how == idempotency_cache::ending::failed) {
             return reject(respond, bh::status::service_unavailable, "delivery_failed",
                           "the first request with this Idempotency-Key failed; retry");
+          }
+          if (how == idempotency_cache::ending::unknown || a == nullptr) {
+            return reject(respond, bh::status::service_unavailable, "delivery_unknown",
+                          "the broker may or may not have the order of the first request with "
+                          "this Idempotency-Key; retry with the same key");
           }
           http::response res(static_cast<bh::status>(a->status), 11);
           res.set(bh::field::content_type, "application/json");
@@ -141,8 +171,9 @@ void order_api::post_order(http::request&& req, http::responder respond) {
           res.body() = a->body;
           respond(std::move(res));
         });
-    switch (outcome) {
+    switch (started.result) {
       case idempotency_cache::outcome::first:
+        attempt = started.attempt;
         if (const auto id = idempotency_.pinned(key); !id.empty()) {
           order.order_id = boost::uuids::string_generator()(id);
         }
@@ -153,50 +184,83 @@ void order_api::post_order(http::request&& req, http::responder respond) {
       case idempotency_cache::outcome::conflict:
         return reject(respond, bh::status::unprocessable_entity, "idempotency_conflict",
                       "Idempotency-Key was already used with a different body", "Idempotency-Key");
+      case idempotency_cache::outcome::full:
+        return reject(respond, bh::status::service_unavailable, "idempotency_full",
+                      "too many orders with an Idempotency-Key in flight; retry shortly");
     }
   }
-  publish(std::move(order), std::move(traceparent), std::move(key), std::move(respond));
+  publish(std::move(order), std::move(traceparent), std::move(key), attempt, std::move(respond));
 }
 
 void order_api::publish(events::order_placed&& order, std::string traceparent, std::string key,
-                        http::responder respond) {
-  const auto id = order.order_id;
+                        std::uint64_t attempt, http::responder respond) {
+  auto p = std::make_shared<pending_order>(io_);
+  p->id = order.order_id;
+  p->traceparent = std::move(traceparent);
+  p->key = std::move(key);
+  p->attempt = attempt;
   const auto ec = publisher_.publish(
-      order, traceparent, [this, id, traceparent, key, respond](const kafka::delivery_report& r) {
-        if (r.error) {
-          log::warn("order", "order {} not confirmed: {}", boost::uuids::to_string(id),
-                    r.error.message());
-          // Clients must know whether a retry can duplicate the order: a message that may have
-          // reached the broker before the failure is an unknown outcome, not a failure.
-          if (r.status != kafka::persistence::not_persisted) {
-            if (!key.empty()) idempotency_.uncertain(key, boost::uuids::to_string(id));
-            return reject(respond, bh::status::service_unavailable, "delivery_unknown",
-                          "the broker may or may not have the order " +
-                              boost::uuids::to_string(id) + ": " + r.error.message());
-          }
-          if (!key.empty()) idempotency_.abandon(key);
-          return reject(respond, bh::status::service_unavailable, "delivery_failed",
-                        "the broker did not take the order: " + r.error.message());
-        }
-        accepted_.inc();
-        boost::json::object body{{"order_id", boost::uuids::to_string(id)},
-                                 {"partition", r.partition},
-                                 {"offset", r.offset}};
-        auto res = http::json_response(bh::status::created, body);
-        res.set(traceparent_header, traceparent);
-        if (!key.empty()) idempotency_.complete(key, {201, res.body(), traceparent});
-        log::debug("order", "order {} at {}-{}@{} trace {}", boost::uuids::to_string(id),
-                   publisher_.topic(), r.partition, r.offset, traceparent);
-        respond(std::move(res));
-      });
-  if (!ec) return;
-  if (!key.empty()) idempotency_.abandon(key);
-  if (kafka::is_queue_full(ec)) {
-    return reject(respond, bh::status::service_unavailable, "queue_full",
-                  "too many orders in flight; retry shortly");
+      order, p->traceparent, [this, p](const kafka::delivery_report& r) { on_delivery(*p, r); });
+  if (ec) {
+    if (!p->key.empty()) idempotency_.abandon(p->key, p->attempt);
+    if (kafka::is_queue_full(ec)) {
+      return reject(respond, bh::status::service_unavailable, "queue_full",
+                    "too many orders in flight; retry shortly");
+    }
+    return reject(respond, bh::status::service_unavailable, "producer_failed",
+                  "cannot publish: " + ec.message());
   }
-  reject(respond, bh::status::service_unavailable, "producer_failed",
-         "cannot publish: " + ec.message());
+  p->respond = std::move(respond);
+  p->deadline.expires_after(delivery_deadline_);
+  p->deadline.async_wait([this, p](const boost::system::error_code& e) {
+    if (!e) on_deadline(*p);
+  });
+}
+
+void order_api::on_delivery(pending_order& p, const kafka::delivery_report& r) {
+  p.deadline.cancel();
+  // After the deadline the client has its answer; the cache still learns the outcome, so that a
+  // retry gets a late 201 instead of placing the order again.
+  std::optional<http::responder> respond = std::exchange(p.respond, std::nullopt);
+  const auto id = boost::uuids::to_string(p.id);
+  if (r.error) {
+    log::warn("order", "order {} not confirmed: {}", id, r.error.message());
+    // Clients must know whether a retry can duplicate the order: a message that may have
+    // reached the broker before the failure is an unknown outcome, not a failure.
+    if (r.status != kafka::persistence::not_persisted) {
+      if (!p.key.empty()) idempotency_.uncertain(p.key, p.attempt, id);
+      if (!respond) return;
+      return reject(*respond, bh::status::service_unavailable, "delivery_unknown",
+                    "the broker may or may not have the order " + id + ": " + r.error.message());
+    }
+    if (!p.key.empty()) idempotency_.abandon(p.key, p.attempt);
+    if (!respond) return;
+    return reject(*respond, bh::status::service_unavailable, "delivery_failed",
+                  "the broker did not take the order: " + r.error.message());
+  }
+  boost::json::object body{{"order_id", id}, {"partition", r.partition}, {"offset", r.offset}};
+  auto res = http::json_response(bh::status::created, body);
+  res.set(traceparent_header, p.traceparent);
+  if (!p.key.empty()) idempotency_.complete(p.key, p.attempt, {201, res.body(), p.traceparent});
+  if (!respond) {
+    log::info("order", "order {} reached the broker after its client was told it might not", id);
+    return;
+  }
+  accepted_.inc();
+  log::debug("order", "order {} at {}-{}@{} trace {}", id, publisher_.topic(), r.partition,
+             r.offset, p.traceparent);
+  (*respond)(std::move(res));
+}
+
+void order_api::on_deadline(pending_order& p) {
+  if (!p.respond) return;
+  const auto respond = std::exchange(p.respond, std::nullopt);
+  const auto id = boost::uuids::to_string(p.id);
+  log::warn("order", "order {} has no delivery report after {} ms: answering delivery_unknown", id,
+            delivery_deadline_.count());
+  if (!p.key.empty()) idempotency_.uncertain(p.key, p.attempt, id);
+  reject(*respond, bh::status::service_unavailable, "delivery_unknown",
+         "no delivery report for the order " + id + " in time: the broker may or may not have it");
 }
 
 }  // namespace order_tracker::order

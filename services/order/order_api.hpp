@@ -3,8 +3,11 @@
 /// GET /healthz, /readyz and /metrics. Routing, validation and answers; the Kafka side is the
 /// publisher's.
 
+#include <boost/asio/io_context.hpp>
 #include <boost/uuid/random_generator.hpp>
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "common/http/response.hpp"
@@ -21,8 +24,12 @@ class order_api {
   /// Why the service cannot take orders now, or empty when it can.
   using readiness_fn = std::function<std::string()>;
 
-  order_api(order_publisher& publisher, idempotency_cache& idempotency,
-            observability::registry& metrics, readiness_fn not_ready_reason);
+  /// `delivery_deadline`: how long an accepted order waits for its delivery report before it is
+  /// answered 503 `delivery_unknown` (a backstop: librdkafka's message.timeout.ms should be
+  /// shorter).
+  order_api(boost::asio::io_context& io, order_publisher& publisher, idempotency_cache& idempotency,
+            observability::registry& metrics, readiness_fn not_ready_reason,
+            std::chrono::milliseconds delivery_deadline);
 
   void handle(http::request&& req, http::responder respond);
   /// Counts a request the HTTP server refused before it reached handle() (413, 431, 408, 400).
@@ -36,9 +43,13 @@ class order_api {
   void post_order(http::request&& req, http::responder respond);
   void reject(const http::responder& respond, http::beast_http::status status,
               std::string_view reason, std::string_view error, std::string_view field = {});
+  struct pending_order;
   void publish(events::order_placed&& order, std::string traceparent, std::string idempotency_key,
-               http::responder respond);
+               std::uint64_t attempt, http::responder respond);
+  void on_delivery(pending_order& p, const kafka::delivery_report& r);
+  void on_deadline(pending_order& p);
 
+  boost::asio::io_context& io_;
   order_publisher& publisher_;
   idempotency_cache& idempotency_;
   observability::registry& metrics_;
@@ -46,6 +57,7 @@ class order_api {
   observability::trace_ids traces_;
   boost::uuids::random_generator ids_;  ///< OS randomness: order ids are not guessable
   observability::counter& accepted_;
+  std::chrono::milliseconds delivery_deadline_;
   std::uint64_t rejected_total_ = 0;
 };
 

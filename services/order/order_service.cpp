@@ -14,6 +14,10 @@ constexpr std::chrono::milliseconds max_retry_backoff{10'000};
 constexpr std::chrono::seconds summary_interval{10};
 // After a fatal producer error: how long orders in flight get before the instance is replaced.
 constexpr std::chrono::milliseconds renew_flush_timeout{2000};
+// An accepted order's own deadline runs this long past librdkafka's message.timeout.ms, which
+// should report first: long enough for a renewal's flush and purge, short enough that no client
+// or graceful shutdown waits on a report that will never come.
+constexpr std::chrono::milliseconds delivery_deadline_slack{5000};
 // Below this rate every generated delivery gets its own line, as the seed's producer prints;
 // above it the periodic summary counts them, so logging never becomes the bottleneck.
 constexpr double per_order_log_rate = 50;
@@ -50,7 +54,9 @@ order_service::order_service(boost::asio::io_context& io, order_options options)
       admin_(io, producer_),
       publisher_(producer_, options_.common.kafka.topic, metrics_),
       idempotency_(options_.idempotency_capacity, options_.idempotency_window),
-      api_(publisher_, idempotency_, metrics_, [this] { return not_ready_reason(); }),
+      api_(
+          io, publisher_, idempotency_, metrics_, [this] { return not_ready_reason(); },
+          options_.delivery_timeout + delivery_deadline_slack),
       signals_(io, SIGINT, SIGTERM),
       retry_timer_(io),
       summary_timer_(io),
@@ -168,7 +174,9 @@ void order_service::renew_producer() {
   if (renewing_ || stopping_) return;
   renewing_ = true;
   // Every order in flight gets its verdict first (the failed instance purges what it holds), so
-  // no client waits on a report the old instance will never send.
+  // no client waits on a report the old instance will never send. The completion is posted by
+  // the producer, so the renewal runs from a handler of its own, never inside the producer's
+  // drain (issue 12); renew() answers any message still without a report.
   producer_.flush(renew_flush_timeout, [this](std::size_t unfinished) {
     if (stopping_) return;
     admin_.detach();

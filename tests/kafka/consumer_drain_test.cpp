@@ -14,8 +14,8 @@
 
 using namespace order_tracker;
 using namespace std::chrono_literals;
-using testing::mock_cluster;
-using testing::run_until;
+using test::mock_cluster;
+using test::run_until;
 
 namespace {
 

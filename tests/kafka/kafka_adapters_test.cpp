@@ -7,14 +7,19 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/test/unit_test.hpp>
+#include <map>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "common/kafka/admin.hpp"
 #include "common/kafka/consumer.hpp"
 #include "common/kafka/error.hpp"
+#include "tests/kafka/mock_cluster.hpp"
 
 // The Kafka adapters against librdkafka's in-process mock cluster: fast, and able to fail in ways
 // a real broker will not on demand. The real-broker tests in tests/integration prove the rest.
@@ -24,28 +29,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A mock cluster of `brokers` brokers, hosted by a client handle of its own.
-struct mock_cluster {
-  explicit mock_cluster(int brokers = 1) {
-    std::array<char, 256> err{};
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
-    BOOST_REQUIRE(host != nullptr);
-    cluster = rd_kafka_mock_cluster_new(host, brokers);
-    BOOST_REQUIRE(cluster != nullptr);
-    BOOST_REQUIRE(rd_kafka_mock_topic_create(cluster, "orders", 3, 1) ==
-                  RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
-  ~mock_cluster() {
-    rd_kafka_mock_cluster_destroy(cluster);
-    rd_kafka_destroy(host);
-  }
-  config::kafka_options options(std::vector<config::property> props = {}) const {
-    return {rd_kafka_mock_cluster_bootstraps(cluster), "orders", std::move(props)};
-  }
-  rd_kafka_t* host = nullptr;
-  rd_kafka_mock_cluster_t* cluster = nullptr;
-};
+using test::mock_cluster;
 
 /// Runs `io` until `done` or the deadline; every wake-up comes from librdkafka's eventfd.
 template <typename Done>
@@ -56,6 +40,68 @@ bool run_until(boost::asio::io_context& io, Done done, std::chrono::milliseconds
     if (io.stopped()) io.restart();
   }
   return done();
+}
+
+/// Sends `count` messages keyed 0, 1, ... with a handler each, called with the key's number.
+template <typename Handler>
+void send_numbered(kafka::producer& p, int count, Handler on_report) {
+  for (int i = 0; i < count; ++i) {
+    BOOST_REQUIRE(!p.send("orders", std::to_string(i), "v", {},
+                          [on_report, i](const kafka::delivery_report& r) { on_report(i, r); }));
+  }
+}
+
+// Kafka's API key of InitProducerId, the request an idempotent producer makes first.
+constexpr std::int16_t init_producer_id = 22;
+
+/// A producer and its admin client that renew themselves on a fatal error exactly as
+/// order_service::renew_producer does: flush, then detach the admin and renew in the completion.
+struct self_renewing {
+  ~self_renewing() {
+    admin.stop();
+    producer.stop();
+  }
+  self_renewing(const self_renewing&) = delete;
+  self_renewing& operator=(const self_renewing&) = delete;
+  self_renewing(boost::asio::io_context& io, const config::kafka_options& options)
+      : producer(io, options, {{"linger.ms", "1"}},
+                 kafka::producer_events{
+                     .on_progress = nullptr,
+                     .on_error =
+                         [this](const boost::system::error_code&, std::string_view, bool fatal) {
+                           if (fatal) on_fatal();
+                         },
+                     .on_stats = nullptr,
+                     .on_unowned_delivery = nullptr,
+                 }),
+        admin(io, producer) {}
+
+  void on_fatal() {
+    ++fatal_errors;
+    if (renewing) return;
+    renewing = true;
+    producer.flush(2s, [this](std::size_t) {
+      admin.detach();
+      producer.renew();
+      renewing = false;
+      ++renewals;
+    });
+  }
+
+  kafka::producer producer;
+  kafka::admin admin;
+  int fatal_errors = 0;
+  int renewals = 0;
+  bool renewing = false;
+};
+
+bool delivers(boost::asio::io_context& io, kafka::producer& p) {
+  std::optional<boost::system::error_code> result;
+  if (p.send("orders", "after", "v", {},
+             [&](const kafka::delivery_report& r) { result = r.error; })) {
+    return false;
+  }
+  return run_until(io, [&] { return result.has_value(); }) && !*result;
 }
 
 }  // namespace
@@ -241,4 +287,99 @@ BOOST_AUTO_TEST_CASE(a_consumer_closes_within_its_deadline_even_with_the_broker_
   BOOST_TEST(run_until(
       io, [&] { return closed; }, 10s));
   BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
+}
+
+BOOST_AUTO_TEST_CASE(a_callback_that_throws_is_reported_and_the_producer_carries_on) {
+  mock_cluster mock;
+  boost::asio::io_context io;
+  int stats_calls = 0;
+  kafka::producer_events events;
+  // E.g. registering a metric that fails: the exception must not end the process or the loop.
+  events.on_stats = [&](std::string_view) {
+    ++stats_calls;
+    throw std::runtime_error("cannot register the metric");
+  };
+  events.on_progress = [] { throw std::runtime_error("progress handler failed"); };
+  kafka::producer producer(io, mock.options(), {{"statistics.interval.ms", "100"}},
+                           std::move(events));
+  // Each wake-up's drain meets the throwing handler; later wake-ups must still be served.
+  BOOST_TEST(run_until(io, [&] { return stats_calls >= 3; }));
+  bool delivered = false;
+  BOOST_REQUIRE(!producer.send("orders", "k", "v", {},
+                               [&](const kafka::delivery_report& r) { delivered = !r.error; }));
+  BOOST_TEST(run_until(io, [&] { return delivered; }));
+  std::optional<std::size_t> unfinished;
+  producer.flush(1s, [&](std::size_t left) {
+    unfinished = left;
+    throw std::runtime_error("flush completion failed");
+  });
+  BOOST_TEST(run_until(io, [&] { return unfinished.has_value(); }));
+  BOOST_TEST(stats_calls >= 3);
+  producer.stop();
+}
+
+// Renewing the producer the way the Order service does it: a fatal error arrives as an event,
+// inside producer::drain, inside the waker's completion; the service flushes and renews from the
+// flush's completion. Run under ASan (the debug preset): before issue 12 the renewal freed the
+// waker, queue and handle that those frames were still using.
+
+BOOST_AUTO_TEST_CASE(a_fatal_error_at_start_with_nothing_in_flight_renews_from_inside_the_loop) {
+  mock_cluster mock;
+  // The broker refuses the first producer id: librdkafka calls that fatal for an idempotent
+  // producer, and reports it before any message was sent.
+  rd_kafka_mock_push_request_errors(mock.cluster, init_producer_id, 1,
+                                    RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED);
+  boost::asio::io_context io;
+  self_renewing client(io, mock.options());
+  BOOST_TEST(run_until(io, [&] { return client.renewals == 1; }));
+  BOOST_TEST(client.fatal_errors == 1);
+  BOOST_TEST(!client.producer.failed());
+  BOOST_TEST(delivers(io, client.producer));
+}
+
+BOOST_AUTO_TEST_CASE(a_fatal_error_with_orders_in_flight_renews_and_every_order_hears_once) {
+  mock_cluster mock;
+  // Slow enough that the orders are still queued or in flight when the fatal error arrives.
+  rd_kafka_mock_broker_set_rtt(mock.cluster, 1, 300);
+  boost::asio::io_context io;
+  self_renewing client(io, mock.options());
+  constexpr int count = 20;
+  std::map<int, int> reports;
+  send_numbered(client.producer, count,
+                [&reports](int i, const kafka::delivery_report&) { ++reports[i]; });
+  BOOST_REQUIRE(rd_kafka_test_fatal_error(client.producer.native_handle(),
+                                          RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                                          "test") == RD_KAFKA_RESP_ERR_NO_ERROR);
+  BOOST_TEST(run_until(io, [&] { return client.renewals == 1; }));
+  BOOST_TEST(reports.size() == static_cast<std::size_t>(count));
+  for (const auto& [i, n] : reports)
+    BOOST_TEST(n == 1, "order " << i << " heard " << n << " times");
+  rd_kafka_mock_broker_set_rtt(mock.cluster, 1, 0);
+  BOOST_TEST(delivers(io, client.producer));
+}
+
+BOOST_AUTO_TEST_CASE(a_renewal_answers_each_message_that_had_no_report_as_possibly_persisted) {
+  mock_cluster mock;
+  // The broker holds on to every request: nothing gets a report before the renewal.
+  rd_kafka_mock_broker_set_rtt(mock.cluster, 1, 5000);
+  boost::asio::io_context io;
+  kafka::producer producer(io, mock.options(), {{"linger.ms", "1"}}, {});
+  constexpr int count = 10;
+  std::vector<kafka::delivery_report> reports;
+  send_numbered(producer, count,
+                [&reports](int, const kafka::delivery_report& r) { reports.push_back(r); });
+  io.run_for(300ms);  // sent, and waiting for the broker
+  BOOST_REQUIRE(reports.empty());
+  // Renewed from a handler of the loop, as the service does after its flush.
+  boost::asio::post(io, [&] { producer.renew(); });
+  BOOST_TEST(run_until(
+      io, [&] { return reports.size() >= static_cast<std::size_t>(count); }, 3s));
+  BOOST_TEST(reports.size() == static_cast<std::size_t>(count));
+  for (const auto& r : reports) {
+    BOOST_TEST(r.error.value() == RD_KAFKA_RESP_ERR__DESTROY);
+    BOOST_TEST((r.status == kafka::persistence::possibly_persisted));
+  }
+  io.run_for(200ms);
+  BOOST_TEST(reports.size() == static_cast<std::size_t>(count), "no second report");
+  producer.stop();
 }

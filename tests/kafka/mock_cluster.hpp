@@ -1,6 +1,6 @@
 #pragma once
-/// librdkafka's in-process mock cluster for the Kafka adapter tests, and a loop runner that waits
-/// for a condition with every wake-up coming from librdkafka's eventfds.
+/// librdkafka's in-process mock cluster for the fast Kafka tests: able to fail in ways a real
+/// broker will not on demand. Owned by the test process; traffic stays on 127.0.0.1.
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -9,18 +9,19 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
-#include <string>
 #include <vector>
 
 #include "common/config/options.hpp"
 
-namespace order_tracker::testing {
+namespace order_tracker::test {
 
-/// A mock cluster of `brokers` brokers with an "orders" topic of 3 partitions.
+/// A mock cluster of `brokers` brokers with a 3-partition topic "orders", hosted by a client
+/// handle of its own.
 struct mock_cluster {
   explicit mock_cluster(int brokers = 1) {
     std::array<char, 256> err{};
-    host = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), err.data(), err.size());
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
     BOOST_REQUIRE(host != nullptr);
     cluster = rd_kafka_mock_cluster_new(host, brokers);
     BOOST_REQUIRE(cluster != nullptr);
@@ -41,7 +42,7 @@ struct mock_cluster {
   rd_kafka_mock_cluster_t* cluster = nullptr;
 };
 
-/// Runs `io` until `done()` or the deadline.
+/// Runs `io` until `done()` or the deadline; every wake-up comes from the loop's own handlers.
 template <typename Done>
 bool run_until(boost::asio::io_context& io, Done done,
                std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
@@ -53,4 +54,4 @@ bool run_until(boost::asio::io_context& io, Done done,
   return done();
 }
 
-}  // namespace order_tracker::testing
+}  // namespace order_tracker::test

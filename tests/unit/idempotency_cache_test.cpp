@@ -14,6 +14,7 @@
 namespace order = order_tracker::order;
 using cache = order::idempotency_cache;
 using outcome = cache::outcome;
+using ending = cache::ending;
 using namespace std::literals;
 
 namespace order_tracker::order {
@@ -27,8 +28,13 @@ std::ostream& boost_test_print_type(std::ostream& os, idempotency_cache::outcome
       return os << "replayed";
     case idempotency_cache::outcome::conflict:
       return os << "conflict";
+    case idempotency_cache::outcome::full:
+      return os << "full";
   }
   return os << "outcome " << static_cast<int>(o);
+}
+std::ostream& boost_test_print_type(std::ostream& os, const idempotency_cache::started& s) {
+  return boost_test_print_type(os, s.result) << " (attempt " << s.attempt << ")";
 }
 }  // namespace order_tracker::order
 
@@ -44,18 +50,20 @@ cache::answer created(std::string body = R"({"order_id":"1"})") {
   return {201, std::move(body), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"};
 }
 
-/// What one waiter was told: nothing yet, nullptr ("failed"), or an answer.
+/// What one waiter was told: nothing yet, "failed", "unknown", or an answer.
 struct told {
   int calls = 0;
   bool failed = false;
+  bool unknown = false;
   std::optional<cache::answer> answer;
 
   cache::waiter waiter() {
-    return [this](const cache::answer* a) {
+    return [this](ending how, const cache::answer* a) {
       ++calls;
-      if (a == nullptr) {
-        failed = true;
-      } else {
+      failed = failed || how == ending::failed;
+      unknown = unknown || how == ending::unknown;
+      if (how == ending::answered) {
+        BOOST_TEST_REQUIRE(a != nullptr);
         answer = *a;
       }
     };
@@ -64,8 +72,10 @@ struct told {
 
 /// A waiter that must not be called.
 cache::waiter never() {
-  return [](const cache::answer*) { BOOST_ERROR("a waiter ran that should not have"); };
+  return [](ending, const cache::answer*) { BOOST_ERROR("a waiter ran that should not have"); };
 }
+
+const std::string order_id = "6f1d4a52-9a43-4c1e-8c3b-2c1f0e7a9b10";
 
 }  // namespace
 
@@ -87,11 +97,11 @@ BOOST_AUTO_TEST_CASE(a_retry_while_the_first_is_in_flight_waits) {
 
 BOOST_AUTO_TEST_CASE(complete_answers_every_waiting_retry_once) {
   cache c(10, window);
-  c.start("k", body_a, t0, never());
+  const auto first = c.start("k", body_a, t0, never());
   told r1, r2;
   BOOST_TEST(c.start("k", body_a, t0 + 1s, r1.waiter()) == outcome::waiting);
   BOOST_TEST(c.start("k", body_a, t0 + 2s, r2.waiter()) == outcome::waiting);
-  c.complete("k", created());
+  c.complete("k", first.attempt, created());
   for (const auto* r : {&r1, &r2}) {
     BOOST_TEST(r->calls == 1);
     BOOST_TEST_REQUIRE(r->answer.has_value());
@@ -103,8 +113,8 @@ BOOST_AUTO_TEST_CASE(complete_answers_every_waiting_retry_once) {
 
 BOOST_AUTO_TEST_CASE(a_retry_after_complete_is_replayed_at_once_with_the_first_answer) {
   cache c(10, window);
-  c.start("k", body_a, t0, never());
-  c.complete("k", created(R"({"order_id":"first"})"));
+  const auto first = c.start("k", body_a, t0, never());
+  c.complete("k", first.attempt, created(R"({"order_id":"first"})"));
   told retry;
   BOOST_TEST(c.start("k", body_a, t0 + 5s, retry.waiter()) == outcome::replayed);
   BOOST_TEST(retry.calls == 1);
@@ -119,9 +129,9 @@ BOOST_AUTO_TEST_CASE(a_retry_after_complete_is_replayed_at_once_with_the_first_a
 
 BOOST_AUTO_TEST_CASE(a_key_reused_with_another_body_is_a_conflict_while_pending_or_done) {
   cache c(10, window);
-  c.start("k", body_a, t0, never());
+  const auto first = c.start("k", body_a, t0, never());
   BOOST_TEST(c.start("k", body_b, t0 + 1s, never()) == outcome::conflict);
-  c.complete("k", created());
+  c.complete("k", first.attempt, created());
   BOOST_TEST(c.start("k", body_b, t0 + 2s, never()) == outcome::conflict);
   // The conflict did not disturb the remembered answer.
   told retry;
@@ -131,9 +141,10 @@ BOOST_AUTO_TEST_CASE(a_key_reused_with_another_body_is_a_conflict_while_pending_
 
 BOOST_AUTO_TEST_CASE(different_keys_are_independent) {
   cache c(10, window);
-  BOOST_TEST(c.start("k1", body_a, t0, never()) == outcome::first);
+  const auto k1 = c.start("k1", body_a, t0, never());
+  BOOST_TEST(k1 == outcome::first);
   BOOST_TEST(c.start("k2", body_a, t0, never()) == outcome::first);
-  c.complete("k1", created());
+  c.complete("k1", k1.attempt, created());
   told w;
   BOOST_TEST(c.start("k2", body_a, t0 + 1s, w.waiter()) == outcome::waiting);
   BOOST_TEST(w.calls == 0);
@@ -141,22 +152,95 @@ BOOST_AUTO_TEST_CASE(different_keys_are_independent) {
 
 BOOST_AUTO_TEST_CASE(complete_or_abandon_of_an_unknown_key_does_nothing) {
   cache c(10, window);
-  c.complete("nobody", created());
-  c.abandon("nobody");
+  c.complete("nobody", 1, created());
+  c.abandon("nobody", 1);
+  c.uncertain("nobody", 1, order_id);
   BOOST_TEST(c.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(each_first_request_gets_an_attempt_of_its_own) {
+  cache c(10, window);
+  const auto a = c.start("a", body_a, t0, never());
+  const auto b = c.start("b", body_a, t0, never());
+  BOOST_TEST(a.attempt != 0u);
+  BOOST_TEST(b.attempt != 0u);
+  BOOST_TEST(a.attempt != b.attempt);
+}
+
+BOOST_AUTO_TEST_CASE(a_late_answer_of_an_earlier_attempt_does_not_land_on_a_re_created_key) {
+  cache c(10, window);
+  const auto first = c.start("k", body_a, t0, never());
+  c.uncertain("k", first.attempt, order_id);
+  // The uncertain key is forgotten with its window; a new request re-creates it.
+  const auto second = c.start("k", body_b, t0 + window, never());
+  BOOST_TEST(second == outcome::first);
+  told waiting;
+  BOOST_TEST(c.start("k", body_b, t0 + window, waiting.waiter()) == outcome::waiting);
+  // The first attempt's report arrives at last: it is not the second order's answer.
+  c.complete("k", first.attempt, created("first"));
+  c.abandon("k", first.attempt);
+  BOOST_TEST(waiting.calls == 0);
+  c.complete("k", second.attempt, created("second"));
+  BOOST_TEST_REQUIRE(waiting.answer.has_value());
+  BOOST_TEST(waiting.answer->body == "second");
+}
+
+BOOST_AUTO_TEST_CASE(a_late_answer_of_a_retried_attempt_does_not_end_the_retry) {
+  cache c(10, window);
+  const auto first = c.start("k", body_a, t0, never());
+  c.uncertain("k", first.attempt, order_id);
+  const auto retry = c.start("k", body_a, t0 + 1s, never());
+  told waiting;
+  BOOST_TEST(c.start("k", body_a, t0 + 2s, waiting.waiter()) == outcome::waiting);
+  c.abandon("k", first.attempt);
+  c.complete("k", first.attempt, created("first"));
+  BOOST_TEST(waiting.calls == 0);
+  c.complete("k", retry.attempt, created("retry"));
+  BOOST_TEST_REQUIRE(waiting.answer.has_value());
+  BOOST_TEST(waiting.answer->body == "retry");
+}
+
+BOOST_AUTO_TEST_CASE(a_late_success_of_an_uncertain_attempt_is_remembered) {
+  cache c(10, window);
+  const auto first = c.start("k", body_a, t0, never());
+  c.uncertain("k", first.attempt, order_id);
+  c.complete("k", first.attempt, created("late"));
+  told retry;
+  BOOST_TEST(c.start("k", body_a, t0 + 1s, retry.waiter()) == outcome::replayed);
+  BOOST_TEST_REQUIRE(retry.answer.has_value());
+  BOOST_TEST(retry.answer->body == "late");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(answers_alone)
+
+BOOST_AUTO_TEST_CASE(is_true_for_a_stored_answer_a_pending_key_or_a_conflict_only) {
+  cache c(10, window);
+  BOOST_TEST(!c.answers_alone("k", body_a, t0));
+  const auto first = c.start("k", body_a, t0, never());
+  BOOST_TEST(c.answers_alone("k", body_a, t0 + 1s));  // would wait
+  BOOST_TEST(c.answers_alone("k", body_b, t0 + 1s));  // would conflict
+  c.uncertain("k", first.attempt, order_id);
+  BOOST_TEST(!c.answers_alone("k", body_a, t0 + 2s));  // would send again
+  const auto retry = c.start("k", body_a, t0 + 2s, never());
+  c.complete("k", retry.attempt, created());
+  BOOST_TEST(c.answers_alone("k", body_a, t0 + 3s));  // would replay
+  BOOST_TEST(!c.answers_alone("k", body_a, t0 + window));
+  BOOST_TEST(c.size() == 1u, "answers_alone changes nothing");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(abandon)
 
-BOOST_AUTO_TEST_CASE(tells_the_waiting_retries_with_nullptr) {
+BOOST_AUTO_TEST_CASE(tells_the_waiting_retries_it_failed) {
   cache c(10, window);
-  c.start("k", body_a, t0, never());
+  const auto first = c.start("k", body_a, t0, never());
   told r1, r2;
   c.start("k", body_a, t0 + 1s, r1.waiter());
   c.start("k", body_a, t0 + 1s, r2.waiter());
-  c.abandon("k");
+  c.abandon("k", first.attempt);
   for (const auto* r : {&r1, &r2}) {
     BOOST_TEST(r->calls == 1);
     BOOST_TEST(r->failed);
@@ -166,13 +250,29 @@ BOOST_AUTO_TEST_CASE(tells_the_waiting_retries_with_nullptr) {
 
 BOOST_AUTO_TEST_CASE(forgets_the_key_so_the_next_request_is_first_again) {
   cache c(10, window);
-  c.start("k", body_a, t0, never());
-  c.abandon("k");
+  const auto first = c.start("k", body_a, t0, never());
+  c.abandon("k", first.attempt);
   BOOST_TEST(c.size() == 0u);
-  BOOST_TEST(c.start("k", body_a, t0 + 1s, never()) == outcome::first);
+  const auto second = c.start("k", body_a, t0 + 1s, never());
+  BOOST_TEST(second == outcome::first);
   // Even with another body: the failed attempt is not remembered.
-  c.abandon("k");
+  c.abandon("k", second.attempt);
   BOOST_TEST(c.start("k", body_b, t0 + 2s, never()) == outcome::first);
+}
+
+BOOST_AUTO_TEST_CASE(of_a_retry_keeps_the_pinned_order_id_of_an_uncertain_attempt) {
+  cache c(10, window);
+  const auto first = c.start("k", body_a, t0, never());
+  c.uncertain("k", first.attempt, order_id);
+  const auto retry = c.start("k", body_a, t0 + 1s, never());
+  told waiting;
+  c.start("k", body_a, t0 + 1s, waiting.waiter());
+  // The retry was not taken, but the first attempt may still be on the broker.
+  c.abandon("k", retry.attempt);
+  BOOST_TEST(waiting.unknown);
+  BOOST_TEST(!waiting.failed);
+  BOOST_TEST(c.start("k", body_a, t0 + 2s, never()) == outcome::first);
+  BOOST_TEST(c.pinned("k") == order_id);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -182,29 +282,40 @@ BOOST_AUTO_TEST_SUITE(uncertain)
 BOOST_AUTO_TEST_CASE(an_unknown_outcome_lets_the_retry_go_ahead_with_the_same_order_id) {
   cache c(10, window);
   BOOST_TEST(c.pinned("k").empty());
-  c.start("k", body_a, t0, never());
+  const auto first = c.start("k", body_a, t0, never());
   told waiting;
   c.start("k", body_a, t0 + 1s, waiting.waiter());
-  c.uncertain("k", "6f1d4a52-9a43-4c1e-8c3b-2c1f0e7a9b10");
+  c.uncertain("k", first.attempt, order_id);
   BOOST_TEST(waiting.calls == 1);
-  BOOST_TEST(waiting.failed);
 
-  BOOST_TEST(c.start("k", body_a, t0 + 2s, never()) == outcome::first);
-  BOOST_TEST(c.pinned("k") == "6f1d4a52-9a43-4c1e-8c3b-2c1f0e7a9b10");
+  const auto retry = c.start("k", body_a, t0 + 2s, never());
+  BOOST_TEST(retry == outcome::first);
+  BOOST_TEST(c.pinned("k") == order_id);
   // While that retry is in flight, a third request waits for it, and gets its answer.
   told third;
   BOOST_TEST(c.start("k", body_a, t0 + 3s, third.waiter()) == outcome::waiting);
-  c.complete("k", created());
+  c.complete("k", retry.attempt, created());
   BOOST_TEST(third.answer.has_value());
   told later;
   BOOST_TEST(c.start("k", body_a, t0 + 4s, later.waiter()) == outcome::replayed);
   BOOST_TEST(later.answer.has_value());
 }
 
+BOOST_AUTO_TEST_CASE(its_waiters_hear_unknown_not_failed) {
+  cache c(10, window);
+  const auto first = c.start("k", body_a, t0, never());
+  told waiting;
+  c.start("k", body_a, t0 + 1s, waiting.waiter());
+  c.uncertain("k", first.attempt, order_id);
+  BOOST_TEST(waiting.calls == 1);
+  BOOST_TEST(waiting.unknown);
+  BOOST_TEST(!waiting.failed);
+}
+
 BOOST_AUTO_TEST_CASE(an_uncertain_key_still_refuses_another_body) {
   cache c(10, window);
-  c.start("k", body_a, t0, never());
-  c.uncertain("k", "6f1d4a52-9a43-4c1e-8c3b-2c1f0e7a9b10");
+  const auto first = c.start("k", body_a, t0, never());
+  c.uncertain("k", first.attempt, order_id);
   BOOST_TEST(c.start("k", body_b, t0 + 1s, never()) == outcome::conflict);
 }
 
@@ -214,50 +325,57 @@ BOOST_AUTO_TEST_SUITE(expiry)
 
 BOOST_AUTO_TEST_CASE(an_answer_is_replayed_until_just_before_the_window_ends) {
   cache c(10, window);
-  c.start("k", body_a, t0, never());
-  c.complete("k", created());
+  const auto first = c.start("k", body_a, t0, never());
+  c.complete("k", first.attempt, created());
   told retry;
   BOOST_TEST(c.start("k", body_a, t0 + window - 1ns, retry.waiter()) == outcome::replayed);
 }
 
 BOOST_AUTO_TEST_CASE(a_key_is_forgotten_once_the_window_has_passed) {
   cache c(10, window);
-  c.start("k", body_a, t0, never());
-  c.complete("k", created());
+  const auto first = c.start("k", body_a, t0, never());
+  c.complete("k", first.attempt, created());
   BOOST_TEST(c.start("k", body_b, t0 + window, never()) == outcome::first);
   BOOST_TEST(c.size() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(an_expired_pending_key_tells_its_waiters_nullptr) {
+BOOST_AUTO_TEST_CASE(a_pending_key_outlives_its_window_until_its_attempt_ends) {
   cache c(10, window);
-  c.start("k", body_a, t0, never());
+  const auto first = c.start("k", body_a, t0, never());
   told retry;
   c.start("k", body_a, t0 + 1s, retry.waiter());
   BOOST_TEST(c.start("other", body_a, t0 + window, never()) == outcome::first);
-  BOOST_TEST(retry.calls == 1);
-  BOOST_TEST(retry.failed);
-  BOOST_TEST(c.size() == 1u);
+  BOOST_TEST(retry.calls == 0);
+  BOOST_TEST(c.size() == 2u);
+  told late;
+  BOOST_TEST(c.start("k", body_a, t0 + window + 1s, late.waiter()) == outcome::waiting);
+  c.complete("k", first.attempt, created());
+  BOOST_TEST(retry.answer.has_value());
+  BOOST_TEST(late.answer.has_value());
+  // Settled after its window: forgotten at the next look.
+  BOOST_TEST(c.start("k", body_b, t0 + window + 2s, never()) == outcome::first);
 }
 
 BOOST_AUTO_TEST_CASE(only_keys_older_than_the_window_are_forgotten) {
   cache c(10, window);
-  c.start("old", body_a, t0, never());
-  c.complete("old", created());
-  c.start("young", body_a, t0 + 30s, never());
-  c.complete("young", created());
+  const auto old = c.start("old", body_a, t0, never());
+  c.complete("old", old.attempt, created());
+  const auto young = c.start("young", body_a, t0 + 30s, never());
+  c.complete("young", young.attempt, created());
   BOOST_TEST(c.start("new", body_a, t0 + window + 1s, never()) == outcome::first);
   BOOST_TEST(c.size() == 2u);
-  told young;
-  BOOST_TEST(c.start("young", body_a, t0 + window + 1s, young.waiter()) == outcome::replayed);
+  told y;
+  BOOST_TEST(c.start("young", body_a, t0 + window + 1s, y.waiter()) == outcome::replayed);
   BOOST_TEST(c.start("old", body_a, t0 + window + 1s, never()) == outcome::first);
 }
 
 BOOST_AUTO_TEST_CASE(a_key_re_created_after_abandon_is_not_expired_by_its_older_generation) {
   cache c(10, window);
-  c.start("k", body_a, t0, never());
-  c.abandon("k");
-  BOOST_TEST(c.start("k", body_a, t0 + 40s, never()) == outcome::first);
-  c.complete("k", created());
+  const auto first = c.start("k", body_a, t0, never());
+  c.abandon("k", first.attempt);
+  const auto second = c.start("k", body_a, t0 + 40s, never());
+  BOOST_TEST(second == outcome::first);
+  c.complete("k", second.attempt, created());
   // The first generation's window ends at t0 + 60s; the second's at t0 + 100s.
   told retry;
   BOOST_TEST(c.start("k", body_a, t0 + 70s, retry.waiter()) == outcome::replayed);
@@ -267,10 +385,11 @@ BOOST_AUTO_TEST_CASE(a_key_re_created_after_abandon_is_not_expired_by_its_older_
 
 BOOST_AUTO_TEST_CASE(a_key_re_created_after_expiry_lives_for_its_own_window) {
   cache c(10, window);
-  c.start("k", body_a, t0, never());
-  c.complete("k", created("one"));
-  BOOST_TEST(c.start("k", body_a, t0 + 60s, never()) == outcome::first);
-  c.complete("k", created("two"));
+  const auto first = c.start("k", body_a, t0, never());
+  c.complete("k", first.attempt, created("one"));
+  const auto second = c.start("k", body_a, t0 + 60s, never());
+  BOOST_TEST(second == outcome::first);
+  c.complete("k", second.attempt, created("two"));
   told retry;
   BOOST_TEST(c.start("k", body_a, t0 + 119s, retry.waiter()) == outcome::replayed);
   BOOST_TEST_REQUIRE(retry.answer.has_value());
@@ -284,8 +403,8 @@ BOOST_AUTO_TEST_SUITE(capacity)
 BOOST_AUTO_TEST_CASE(holds_at_most_capacity_keys_and_evicts_the_oldest_first) {
   cache c(3, window);
   for (const auto* k : {"k1", "k2", "k3"}) {
-    c.start(k, body_a, t0, never());
-    c.complete(k, created(k));
+    const auto s = c.start(k, body_a, t0, never());
+    c.complete(k, s.attempt, created(k));
   }
   BOOST_TEST(c.size() == 3u);
   BOOST_TEST(c.start("k4", body_a, t0 + 1s, never()) == outcome::first);
@@ -293,54 +412,82 @@ BOOST_AUTO_TEST_CASE(holds_at_most_capacity_keys_and_evicts_the_oldest_first) {
   told k2, k3;
   BOOST_TEST(c.start("k2", body_a, t0 + 2s, k2.waiter()) == outcome::replayed);
   BOOST_TEST(c.start("k3", body_a, t0 + 2s, k3.waiter()) == outcome::replayed);
-  BOOST_TEST(c.start("k1", body_b, t0 + 2s, never()) == outcome::first);  // k1 was evicted
+  // k1 was evicted; k4 is still pending, so the oldest settled key (k2) makes room.
+  BOOST_TEST(c.start("k1", body_b, t0 + 2s, never()) == outcome::first);
   BOOST_TEST(c.size() == 3u);
 }
 
-BOOST_AUTO_TEST_CASE(an_evicted_pending_key_tells_its_waiters_nullptr) {
+BOOST_AUTO_TEST_CASE(a_pending_key_is_never_evicted_to_make_room) {
   cache c(2, window);
-  c.start("k1", body_a, t0, never());
+  const auto k1 = c.start("k1", body_a, t0, never());
   told waiting;
   BOOST_TEST(c.start("k1", body_a, t0, waiting.waiter()) == outcome::waiting);
-  c.start("k2", body_a, t0, never());
+  const auto k2 = c.start("k2", body_a, t0, never());
+  c.complete("k2", k2.attempt, created("k2"));
+  // The settled k2 makes room; the pending k1 stays.
+  BOOST_TEST(c.start("k3", body_a, t0, never()) == outcome::first);
   BOOST_TEST(waiting.calls == 0);
-  c.start("k3", body_a, t0, never());
-  BOOST_TEST(waiting.calls == 1);
-  BOOST_TEST(waiting.failed);
   BOOST_TEST(c.size() == 2u);
-  // The first request of k1 ending late changes nothing.
-  c.complete("k1", created());
+  c.complete("k1", k1.attempt, created("k1"));
+  BOOST_TEST_REQUIRE(waiting.answer.has_value());
+  BOOST_TEST(waiting.answer->body == "k1");
+}
+
+BOOST_AUTO_TEST_CASE(a_cache_full_of_pending_keys_refuses_new_ones_until_one_settles) {
+  cache c(2, window);
+  const auto k1 = c.start("k1", body_a, t0, never());
+  c.start("k2", body_a, t0, never());
+  BOOST_TEST(c.start("k3", body_a, t0, never()) == outcome::full);
   BOOST_TEST(c.size() == 2u);
-  BOOST_TEST(waiting.calls == 1);
+  // Keys already held are still served.
+  told waiting;
+  BOOST_TEST(c.start("k1", body_a, t0, waiting.waiter()) == outcome::waiting);
+  c.complete("k1", k1.attempt, created());
+  BOOST_TEST(waiting.answer.has_value());
+  BOOST_TEST(c.start("k3", body_a, t0, never()) == outcome::first);
+  BOOST_TEST(c.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_key_settled_over_and_over_stays_one_key) {
+  cache c(2, window);
+  for (int i = 0; i < 10'000; ++i) {
+    const auto s = c.start("k", body_a, t0 + std::chrono::milliseconds(i), never());
+    BOOST_TEST_REQUIRE(s == outcome::first);
+    c.uncertain("k", s.attempt, order_id);
+  }
+  BOOST_TEST(c.size() == 1u);
+  const auto other = c.start("other", body_a, t0 + 20s, never());
+  c.complete("other", other.attempt, created());
+  BOOST_TEST(c.start("k", body_a, t0 + 20s, never()) == outcome::first);
+  BOOST_TEST(c.size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_key_re_created_after_abandon_counts_as_new_when_evicting) {
   cache c(2, window);
-  c.start("k", body_a, t0, never());
-  c.abandon("k");
-  c.start("k2", body_a, t0 + 1s, never());
-  c.complete("k2", created("k2"));
-  c.start("k", body_a, t0 + 2s, never());
-  c.complete("k", created("k"));
+  const auto k_old = c.start("k", body_a, t0, never());
+  c.abandon("k", k_old.attempt);
+  const auto k2 = c.start("k2", body_a, t0 + 1s, never());
+  c.complete("k2", k2.attempt, created("k2"));
+  const auto k = c.start("k", body_a, t0 + 2s, never());
+  c.complete("k", k.attempt, created("k"));
   // Over capacity: the oldest live key is k2, not k's abandoned first generation.
   c.start("k3", body_a, t0 + 3s, never());
   BOOST_TEST(c.size() == 2u);
-  told k;
-  BOOST_TEST(c.start("k", body_a, t0 + 4s, k.waiter()) == outcome::replayed);
-  BOOST_TEST_REQUIRE(k.answer.has_value());
-  BOOST_TEST(k.answer->body == "k");
-  BOOST_TEST(c.start("k2", body_b, t0 + 4s, never()) == outcome::first);
+  told kt;
+  BOOST_TEST(c.start("k", body_a, t0 + 4s, kt.waiter()) == outcome::replayed);
+  BOOST_TEST_REQUIRE(kt.answer.has_value());
+  BOOST_TEST(kt.answer->body == "k");
 }
 
 BOOST_AUTO_TEST_CASE(an_abandoned_key_frees_its_place) {
   cache c(2, window);
-  c.start("k1", body_a, t0, never());
-  c.complete("k1", created());
-  c.start("k2", body_a, t0, never());
-  c.abandon("k2");
+  const auto k1 = c.start("k1", body_a, t0, never());
+  c.complete("k1", k1.attempt, created());
+  const auto k2 = c.start("k2", body_a, t0, never());
+  c.abandon("k2", k2.attempt);
   c.start("k3", body_a, t0, never());
-  told k1;
-  BOOST_TEST(c.start("k1", body_a, t0, k1.waiter()) == outcome::replayed);
+  told k1t;
+  BOOST_TEST(c.start("k1", body_a, t0, k1t.waiter()) == outcome::replayed);
   BOOST_TEST(c.size() == 2u);
 }
 
