@@ -62,6 +62,9 @@ order_service::order_service(boost::asio::io_context& io, order_options options)
       summary_timer_(io),
       renewals_(metrics_.counter("kafka_producer_renewals_total",
                                  "Producer instances replaced after a fatal error")) {
+  metrics_.gauge_callback("log_dropped_lines_total",
+                          "Log lines lost because stderr did not keep up",
+                          [] { return static_cast<double>(log::dropped_lines()); });
   if (options_.generate_rate) {
     log_each_delivery_ =
         *options_.generate_rate > 0 && *options_.generate_rate <= per_order_log_rate;
@@ -156,8 +159,7 @@ std::string order_service::not_ready_reason() const {
     return "renewing the producer after a fatal error: " + last_kafka_error_;
   // The broker first: when it cannot be reached (or refuses our credentials) that is also why the
   // topic is not ensured, and the broker's error is the one an operator can act on.
-  if (!brokers_.up())
-    return "no broker reachable" + (last_kafka_error_.empty() ? "" : ": " + last_kafka_error_);
+  if (!brokers_.up()) return brokers_.down_reason();
   if (!topic_ready_) return "topic " + options_.common.kafka.topic + " not ensured yet";
   // A broker that accepts connections but answers nothing (paused, overloaded) looks up in the
   // statistics; what shows it is orders waiting with no verdict. New orders would only wait too.
@@ -190,7 +192,7 @@ void order_service::renew_producer() {
 void order_service::on_kafka_error(const boost::system::error_code& ec, std::string_view reason,
                                    bool fatal) {
   last_kafka_error_ = std::string(reason);
-  brokers_.on_error(ec);
+  brokers_.on_error(ec, reason);
   if (fatal) {
     log::error("kafka", "fatal producer error: {} ({}): renewing the producer", reason,
                ec.message());

@@ -48,6 +48,10 @@ class order_service {
   order_options options_;
   /// Everything below reports into it, so it is declared (and destroyed) first/last.
   observability::registry metrics_;
+  /// What the producer's error handler writes, before the producer: it may report an error from
+  /// inside its own constructor (an error event queued at start).
+  std::string last_kafka_error_;
+  kafka::broker_reachability brokers_;
   kafka::producer producer_;
   /// Borrows the producer's connections.
   kafka::admin admin_;
@@ -62,8 +66,6 @@ class order_service {
   boost::asio::steady_timer summary_timer_;
   observability::counter& renewals_;
   std::chrono::milliseconds retry_backoff_{250};
-  std::string last_kafka_error_;
-  kafka::broker_reachability brokers_;
   std::uint64_t generated_delivered_ = 0;
   std::uint64_t generated_failed_ = 0;
   std::uint64_t accepted_at_last_summary_ = 0;

@@ -150,16 +150,24 @@ class broker_free_orders {
       }
       const auto waiter = calls_.size();
       calls_.push_back(0);
-      const auto outcome =
+      const auto started =
           idempotency_.start(next.key, order::fingerprint(req.body()), now_,
-                             [this, waiter, res, head](const order::idempotency_cache::answer* a) {
+                             [this, waiter, res, head](order::idempotency_cache::ending how,
+                                                       const order::idempotency_cache::answer* a) {
                                ++calls_[waiter];
-                               answer_retry(res, a, head);
+                               answer_retry(res, how, a, head);
                              });
-      switch (outcome) {
+      switch (started.result) {
         case order::idempotency_cache::outcome::first:
           never_called_.push_back(waiter);
+          next.attempt = started.attempt;
           break;
+        case order::idempotency_cache::outcome::full:
+          never_called_.push_back(waiter);
+          return answer(res,
+                        checked_error(bh::status::service_unavailable,
+                                      "too many orders with an Idempotency-Key in flight", {}),
+                        head);
         case order::idempotency_cache::outcome::waiting:
           called_once_.push_back(waiter);
           return;
@@ -185,7 +193,7 @@ class broker_free_orders {
     publish p = std::move(in_flight_.front());
     in_flight_.erase(in_flight_.begin());
     if (!p.confirmed) {
-      if (!p.key.empty()) idempotency_.abandon(p.key);
+      if (!p.key.empty()) idempotency_.abandon(p.key, p.attempt);
       answer(p.res,
              checked_error(bh::status::service_unavailable, "the broker did not confirm the order",
                            {}),
@@ -195,7 +203,7 @@ class broker_free_orders {
     auto res = http::json_response(
         bh::status::created, {{"order_id", "confirmed"}, {"partition", 0}, {"offset", orders_}});
     res.set(traceparent_header, p.traceparent);
-    if (!p.key.empty()) idempotency_.complete(p.key, {201, res.body(), p.traceparent});
+    if (!p.key.empty()) idempotency_.complete(p.key, p.attempt, {201, res.body(), p.traceparent});
     answer(p.res, std::move(res), p.head);
     return true;
   }
@@ -215,6 +223,7 @@ class broker_free_orders {
  private:
   struct publish {
     std::string key;
+    std::uint64_t attempt = 0;  ///< the cache's attempt number of a first request with a key
     bool confirmed = true;
     bool head = false;
     std::string traceparent;
@@ -235,8 +244,10 @@ class broker_free_orders {
     return id;
   }
 
-  void answer_retry(const http::responder& to, const order::idempotency_cache::answer* a,
-                    bool head) {
+  void answer_retry(const http::responder& to, order::idempotency_cache::ending how,
+                    const order::idempotency_cache::answer* a, bool head) {
+    require((how == order::idempotency_cache::ending::answered) == (a != nullptr),
+            "a retry gets an answer exactly when the first request was answered");
     if (a == nullptr) {
       return answer(to,
                     checked_error(bh::status::service_unavailable,
