@@ -31,16 +31,7 @@ namespace {
 
 using test::mock_cluster;
 
-/// Runs `io` until `done` or the deadline; every wake-up comes from librdkafka's eventfd.
-template <typename Done>
-bool run_until(boost::asio::io_context& io, Done done, std::chrono::milliseconds deadline = 20s) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (!done() && std::chrono::steady_clock::now() < end) {
-    io.run_for(50ms);
-    if (io.stopped()) io.restart();
-  }
-  return done();
-}
+using test::run_until;
 
 /// Sends `count` messages keyed 0, 1, ... with a handler each, called with the key's number.
 template <typename Handler>

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cstdint>
 #include <vector>
 
 #include "common/config/options.hpp"
@@ -35,6 +36,16 @@ struct mock_cluster {
   mock_cluster(const mock_cluster&) = delete;
   mock_cluster& operator=(const mock_cluster&) = delete;
 
+  /// Adds a topic (replication 1).
+  void add_topic(const char* name, int partitions = 3) const {
+    BOOST_REQUIRE(rd_kafka_mock_topic_create(cluster, name, partitions, 1) ==
+                  RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  /// The next `count` requests of kind `api_key` (a Kafka protocol API key) fail with `err`.
+  void fail_next(std::int16_t api_key, std::size_t count, rd_kafka_resp_err_t err) const {
+    std::vector<rd_kafka_resp_err_t> errors(count, err);
+    rd_kafka_mock_push_request_errors_array(cluster, api_key, errors.size(), errors.data());
+  }
   config::kafka_options options(std::vector<config::property> props = {}) const {
     return {rd_kafka_mock_cluster_bootstraps(cluster), "orders", std::move(props)};
   }
@@ -45,7 +56,7 @@ struct mock_cluster {
 /// Runs `io` until `done()` or the deadline; every wake-up comes from the loop's own handlers.
 template <typename Done>
 bool run_until(boost::asio::io_context& io, Done done,
-               std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+               std::chrono::milliseconds deadline = std::chrono::seconds(30)) {
   const auto end = std::chrono::steady_clock::now() + deadline;
   while (!done() && std::chrono::steady_clock::now() < end) {
     io.run_for(std::chrono::milliseconds(50));

@@ -21,6 +21,8 @@
 // in-process mock cluster: dead-letter writes that fail, and a dead-letter producer that meets a
 // fatal error. Everything runs on one io_context, driven from inside its loop as the service is.
 
+#include "tests/kafka/mock_cluster.hpp"
+
 using namespace order_tracker;
 using namespace std::chrono_literals;
 
@@ -31,49 +33,12 @@ namespace {
 constexpr std::int16_t produce_request = 0;
 constexpr std::int16_t init_producer_id_request = 22;
 
-/// A mock cluster with the topics "orders" and "orders.dlq", hosted by a client handle of its own.
-struct mock_cluster {
-  mock_cluster() {
-    std::array<char, 256> err{};
-    host = rd_kafka_new(RD_KAFKA_PRODUCER, rd_kafka_conf_new(), err.data(), err.size());
-    BOOST_REQUIRE(host != nullptr);
-    cluster = rd_kafka_mock_cluster_new(host, 1);
-    BOOST_REQUIRE(cluster != nullptr);
-    BOOST_REQUIRE(rd_kafka_mock_topic_create(cluster, "orders", 3, 1) ==
-                  RD_KAFKA_RESP_ERR_NO_ERROR);
-    BOOST_REQUIRE(rd_kafka_mock_topic_create(cluster, "orders.dlq", 3, 1) ==
-                  RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
-  ~mock_cluster() {
-    rd_kafka_mock_cluster_destroy(cluster);
-    rd_kafka_destroy(host);
-  }
-  mock_cluster(const mock_cluster&) = delete;
-  mock_cluster& operator=(const mock_cluster&) = delete;
-
-  config::kafka_options options() const {
-    return {rd_kafka_mock_cluster_bootstraps(cluster), "orders", {}};
-  }
-  /// The next `count` requests of kind `api_key` fail with `err`.
-  void fail_next(std::int16_t api_key, std::size_t count, rd_kafka_resp_err_t err) const {
-    std::vector<rd_kafka_resp_err_t> errors(count, err);
-    rd_kafka_mock_push_request_errors_array(cluster, api_key, errors.size(), errors.data());
-  }
-
-  rd_kafka_t* host = nullptr;
-  rd_kafka_mock_cluster_t* cluster = nullptr;
+/// A mock cluster with the topics "orders" and "orders.dlq".
+struct mock_cluster : test::mock_cluster {
+  mock_cluster() { add_topic("orders.dlq"); }
 };
 
-/// Runs `io` until `done` or the deadline; every wake-up comes from librdkafka's eventfd.
-template <typename Done>
-bool run_until(boost::asio::io_context& io, Done done, std::chrono::milliseconds deadline = 30s) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (!done() && std::chrono::steady_clock::now() < end) {
-    io.run_for(20ms);
-    if (io.stopped()) io.restart();
-  }
-  return done();
-}
+using test::run_until;
 
 /// Writes `payload` with `key` to "orders" and waits for the broker's ack.
 void produce(boost::asio::io_context& io, const mock_cluster& mock, std::string_view key,
