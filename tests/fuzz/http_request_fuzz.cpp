@@ -223,11 +223,11 @@ class broker_free_orders {
  private:
   struct publish {
     std::string key;
-    std::uint64_t attempt = 0;  ///< the cache's attempt number of a first request with a key
     bool confirmed = true;
     bool head = false;
     std::string traceparent;
     http::responder res;
+    std::uint64_t attempt = 0;  ///< the cache's attempt number of a first request with a key
   };
 
   void answer(const http::responder& to, http::response res, bool head) {
