@@ -25,7 +25,12 @@ void log_line(const rd_kafka_t* /*rk*/, int level, const char* facility, const c
                  : level <= 6 ? log::level::info
                               : log::level::debug;
   if (!log::enabled(l)) return;
-  log::write(l, "librdkafka", fmt::format("{}: {}", facility, message));
+  // A C callback on librdkafka's threads: nothing may unwind into its frames (an allocation
+  // failure while formatting would otherwise end in std::terminate). A lost line is all it costs.
+  try {
+    log::write(l, "librdkafka", fmt::format("{}: {}", facility, message));
+  } catch (...) {
+  }
 }
 
 }  // namespace
