@@ -3,23 +3,32 @@
 #define BOOST_TEST_MODULE tracker_kafka
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <unistd.h>
 
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 #include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "common/kafka/consumer.hpp"
 #include "common/kafka/producer.hpp"
+#include "common/observability/log.hpp"
+#include "common/observability/log_sink.hpp"
 #include "services/tracker/dead_letter.hpp"
+#include "tests/support/committed_offsets.hpp"
 
 // The Tracker's Kafka paths that a real broker will not take on demand, against librdkafka's
-// in-process mock cluster: dead-letter writes that fail, and a dead-letter producer that meets a
-// fatal error. Everything runs on one io_context, driven from inside its loop as the service is.
+// in-process mock cluster: dead-letter writes that fail (also in the middle of a batch), and a
+// dead-letter producer that meets a fatal error. Everything runs on one io_context, driven from
+// inside its loop as the service is.
 
 #include "tests/kafka/mock_cluster.hpp"
 
@@ -193,6 +202,106 @@ BOOST_AUTO_TEST_CASE(a_fatal_error_at_start_renews_the_producer_and_the_poison_i
 BOOST_AUTO_TEST_CASE(a_fatal_error_with_a_write_in_flight_renews_the_producer_and_retries_it) {
   poison_is_parked_despite_a_fatal_dead_letter_producer_error(
       produce_request, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(batched_stores)
+
+namespace {
+
+/// Points the process's logger at a temporary file for one test, and back at stderr after it.
+struct log_capture {
+  log_capture() : file(std::tmpfile()) {
+    BOOST_REQUIRE(file != nullptr);
+    log::redirect_for_test(fileno(file), log::line_sink::default_capacity);
+  }
+  ~log_capture() {
+    log::redirect_for_test(STDERR_FILENO, log::line_sink::default_capacity);
+    std::fclose(file);
+  }
+  log_capture(const log_capture&) = delete;
+  log_capture& operator=(const log_capture&) = delete;
+  std::string written() const {
+    log::flush();
+    std::ifstream in("/proc/self/fd/" + std::to_string(fileno(file)));
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  std::FILE* file;
+};
+
+std::string order_json(const std::string& id) {
+  return R"({"order_id":")" + id + R"(","user":"Test User","item":"Shoes","quantity":1})";
+}
+
+}  // namespace
+
+// Two orders, a poison message, two more orders, all in one partition: fetched and processed in
+// one batch, whose offsets the consumer stores together at its end. The poison's dead-letter
+// write keeps failing for a while. The orders after it are processed meanwhile, but the group's
+// committed offset stays at the poison's own offset until its dead letter is confirmed, so a
+// crash in between could not skip it; then the commit covers the whole partition.
+BOOST_AUTO_TEST_CASE(
+    a_poison_message_mid_batch_holds_back_the_commit_until_its_dead_letter_is_confirmed) {
+  mock_cluster mock;
+  boost::asio::io_context io;
+  const std::vector<std::string> ids{
+      "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
+      "33333333-3333-4333-8333-333333333333", "44444444-4444-4444-8444-444444444444"};
+  // One key: one partition, offsets 0..4, the poison at 2.
+  produce(io, mock, "same-key", order_json(ids[0]));
+  produce(io, mock, "same-key", order_json(ids[1]));
+  produce(io, mock, "same-key", "not json");
+  produce(io, mock, "same-key", order_json(ids[2]));
+  produce(io, mock, "same-key", order_json(ids[3]));
+  constexpr std::int64_t poison_offset = 2;
+  constexpr std::int64_t end_offset = 5;
+
+  log_capture log;
+  // The next six dead-letter writes fail (each retried 500 ms later): the poison waits ~3 s.
+  mock.fail_next(produce_request, 6, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  auto options = tracker_options_for(mock, "mid-batch-tracker");
+  // Commits every 100 ms, so that several happen while the poison waits.
+  options.common.kafka.properties = {{"auto.commit.interval.ms", "100"}};
+  tracker::tracker_service tracker(io, options);
+  tracker.start();
+  test::committed_offsets committed(mock.options().bootstrap_servers, "mid-batch-tracker");
+  const auto committed_of_partition = [&]() -> std::optional<std::int64_t> {
+    const auto all = committed.of("orders", 3, 2s);
+    if (!all || all->empty()) return std::nullopt;
+    BOOST_TEST(all->size() == 1u);
+    return all->begin()->second;
+  };
+
+  // Until the dead letter is confirmed (the partition resumes), every commit seen stops at the
+  // poison, though the orders after it are processed.
+  std::set<std::int64_t> seen_while_waiting;
+  bool resumed = false;
+  bool later_orders_processed = false;
+  BOOST_TEST(run_until(io, [&] {
+    const auto text = log.written();
+    later_orders_processed = text.find("Received order " + ids[3]) != std::string::npos;
+    resumed = text.find("resumed") != std::string::npos;
+    if (!resumed) {
+      if (const auto c = committed_of_partition()) seen_while_waiting.insert(*c);
+    }
+    return resumed;
+  }));
+  const auto text = log.written();
+  for (const auto& id : ids)
+    BOOST_TEST(text.find("Received order " + id) != std::string::npos, id);
+  BOOST_TEST(text.find("dead-letter write of orders-") != std::string::npos);
+  BOOST_TEST(later_orders_processed);
+  // Commits happened while the poison waited, and none went past it.
+  BOOST_TEST(seen_while_waiting == std::set<std::int64_t>{poison_offset},
+             boost::test_tools::per_element());
+
+  // Confirmed: the commit moves past the poison to the end of the partition.
+  BOOST_TEST(run_until(io, [&] { return committed_of_partition() == end_offset; }));
+  BOOST_TEST(stop_tracker(io));
+  BOOST_TEST(tracker.exit_code() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
