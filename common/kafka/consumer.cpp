@@ -300,10 +300,15 @@ boost::system::error_code consumer::subscribe(const std::vector<std::string>& to
 }
 
 void consumer::store_offset(std::string_view topic, std::int32_t partition, std::int64_t offset) {
+  // Called for every message: a batch's few partitions are found without building a C string.
   rd_kafka_topic_partition_list_t* list = impl_->pending_stores.get();
-  const std::string name(topic);
-  rd_kafka_topic_partition_t* p = rd_kafka_topic_partition_list_find(list, name.c_str(), partition);
-  if (p == nullptr) p = rd_kafka_topic_partition_list_add(list, name.c_str(), partition);
+  rd_kafka_topic_partition_t* p = nullptr;
+  for (int i = 0; i < list->cnt && p == nullptr; ++i) {
+    auto& e = list->elems[i];
+    if (e.partition == partition && topic == e.topic) p = &e;
+  }
+  if (p == nullptr)
+    p = rd_kafka_topic_partition_list_add(list, std::string(topic).c_str(), partition);
   // The committed offset is the next one to read.
   p->offset = std::max(p->offset, offset + 1);
 }

@@ -1,7 +1,6 @@
 #include "services/tracker/tracker_service.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/uuid/uuid_io.hpp>
 #include <csignal>
 #include <string>
 
@@ -208,7 +207,7 @@ void tracker_service::on_message(kafka::message&& m) {
       // Processed (and counted, logged, dead-lettered) before this instance took over.
       if (events::decode(m.payload(), decoded_)) {
         view_.apply(decoded_,
-                    {p, m.offset(), std::chrono::system_clock::now(),
+                    {p, m.offset(), batch_now(),
                      m.header("traceparent").value_or(std::string_view{}), origin::restore});
       }
       if (partitions_.committed_of(p) == m.offset() + 1) {
@@ -240,7 +239,7 @@ void tracker_service::process_live(kafka::message&& m) {
   }
   const auto& order = decoded_;
   const auto trace = m.header("traceparent").value_or(std::string_view{});
-  const auto now = std::chrono::system_clock::now();
+  const auto now = batch_now();
   const auto result = view_.apply(order, {p, offset, now, trace, origin::live});
   if (const auto created_ms = m.timestamp_ms(); created_ms > 0 && result == apply_result::added) {
     const auto now_ms =
@@ -249,15 +248,28 @@ void tracker_service::process_live(kafka::message&& m) {
   }
   if (result == apply_result::added) {
     if (options_.log_orders) {
+      const auto id = events::uuid_chars(order.order_id);
       log::info("tracker", "Received order {}: {} x {} from {} (partition {}, offset {}){}{}",
-                boost::uuids::to_string(order.order_id), order.quantity, order.item, order.user, p,
+                std::string_view(id.data(), id.size()), order.quantity, order.item, order.user, p,
                 offset, trace.empty() ? "" : " trace ", trace);
     }
   } else if (log::enabled(log::level::debug)) {
+    const auto id = events::uuid_chars(order.order_id);
     log::debug("tracker", "duplicate order {} at partition {}, offset {}",
-               boost::uuids::to_string(order.order_id), p, offset);
+               std::string_view(id.data(), id.size()), p, offset);
   }
   store(p, partitions_.processed(p, offset, false));
+}
+
+std::chrono::system_clock::time_point tracker_service::batch_now() {
+  // The consumer hands over a batch of up to 1,024 messages in one handler: the clock is read
+  // for its first message, and a handler posted behind the batch lets the next batch read it
+  // again. Each message's receive time is then at most one batch (about a millisecond) early.
+  if (!batch_clock_) {
+    batch_clock_ = std::chrono::system_clock::now();
+    boost::asio::post(io_, [this] { batch_clock_.reset(); });
+  }
+  return *batch_clock_;
 }
 
 void tracker_service::store(std::int32_t partition, std::optional<std::int64_t> offset) {

@@ -57,6 +57,8 @@ class tracker_service {
   void renew_dlq_producer();
   void on_stats(std::string_view json);
   void store(std::int32_t partition, std::optional<std::int64_t> offset);
+  /// The time the current batch of messages is processed at: one clock read per batch.
+  std::chrono::system_clock::time_point batch_now();
   void ensure_topic(ensured_topic& t);
   std::string not_ready_reason() const;
   void arm_tick();
@@ -80,6 +82,8 @@ class tracker_service {
   int exit_code_ = 0;
   /// Reused by every message: decoding allocates nothing once its strings have grown.
   events::order_placed decoded_;
+  /// Set by batch_now() for the batch in hand; reset by a handler that runs after it.
+  std::optional<std::chrono::system_clock::time_point> batch_clock_;
   kafka::producer dlq_producer_;
   kafka::admin admin_;
   /// Before the messages below: they must be destroyed before the client they came from.
