@@ -183,10 +183,11 @@ def tracker_orders(port):
     return json.loads(body)["orders"] if code == 200 else -1
 
 
-def start_tracker(name, topic, group):
+def start_tracker(name, topic, group, flags=("--quiet-orders", "--log-level", "warn")):
+    """A Tracker whose stdout and stderr go to the file TMP/<name>.log."""
     port = free_port()
     p = start(name, [TRACKER, "--bootstrap-servers", BOOT, "--topic", topic, "--group-id", group,
-                     "--http-listen", f"127.0.0.1:{port}", "--quiet-orders", "--log-level", "warn"])
+                     "--http-listen", f"127.0.0.1:{port}", *flags])
     return p, port
 
 
@@ -335,9 +336,9 @@ def m4_python_producer():
     log(f"4 seed python producer: {got} in {r['wall_s']:.2f}s = {got / r['wall_s']:.0f}/s")
 
 
-def tracker_drain(name, topic, n, group):
+def tracker_drain(name, topic, n, group, flags=("--quiet-orders", "--log-level", "warn")):
     """Starts a Tracker on a backlog of n orders; rate from its last /stats reading at 0 to n."""
-    p, port = start_tracker(name, topic, group)
+    p, port = start_tracker(name, topic, group, flags)
     t_zero = None
     t_start = time.monotonic()
     deadline = t_start + 120
@@ -392,6 +393,33 @@ def kcat_consume(topic):
                 msgs_per_s_incl_startup=got / (t1 - t0), startup_s=(first or t0) - t0)
 
 
+def kcat_consume_to_file(topic):
+    """kcat -C from the beginning to the end into a file; rate from the first byte in the file to
+    kcat's exit, the file's size looked at every 10 ms (as the Tracker's /stats is)."""
+    path = os.path.join(TMP, "kcat_consume_file.out")
+    tfile = os.path.join(TMP, "kcat_consume_file.time")
+    t0 = time.monotonic()
+    with open(path, "w") as out:
+        p = subprocess.Popen(["/usr/bin/time", "-v", "-o", tfile, "kcat", "-C", "-b", BOOT, "-t",
+                              topic, "-o", "beginning", "-e", "-q"], stdout=out,
+                             stderr=subprocess.DEVNULL)
+        children.append(p)
+        first = None
+        while p.poll() is None:
+            if first is None and os.path.getsize(path) > 0:
+                first = time.monotonic()
+            time.sleep(0.01)
+        t1 = time.monotonic()
+        children.remove(p)
+    with open(path, "rb") as f:
+        got = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    size = os.path.getsize(path)
+    os.remove(path)
+    r = parse_time_v(tfile)
+    window = t1 - (first or t0)
+    return dict(r, n=got, bytes=size, wall_s=t1 - t0, window_s=window, msgs_per_s=got / window)
+
+
 def m5_consume():
     n = topic_count("b2.gen")
     k = kcat_consume("b2.gen")
@@ -405,12 +433,128 @@ def m5_consume():
     R["tracker_msgs_per_s"] = t["msgs_per_s"]
     log(f"5 tracker: {t['n']} in {t['window_s']:.2f}s = {t['msgs_per_s']:.0f}/s")
 
+    # Per-order lines on (the default), to a file, next to kcat writing the same messages to one.
+    k = kcat_consume_to_file("b2.gen")
+    R["kcat_consume_file"] = k
+    log(f"5 kcat consume to a file: {k['n']} in {k['window_s']:.2f}s = {k['msgs_per_s']:.0f}/s")
+    t = tracker_drain("tracker_drain_lines", "b2.gen", n, "bench-g5lines", flags=())
+    path = os.path.join(TMP, "tracker_drain_lines.log")
+    t["log_bytes"] = os.path.getsize(path)
+    with open(path, "rb") as f:
+        t["lines"] = sum(1 for line in f if b"Received order " in line)
+    os.remove(path)
+    R["tracker_lines"] = t
+    log(f"5 tracker with per-order lines: {t['n']} in {t['window_s']:.2f}s = {t['msgs_per_s']:.0f}/s "
+        f"({t['lines']} lines)")
+
     r = run_timed("seed_consumer", [PY, os.path.join(HERE, "seed_consumer_n.py"), "b2.gen",
                                     "bench-g5py", str(n)], env={"KAFKA_BOOTSTRAP_SERVERS": BOOT})
     j = json.loads(open(os.path.join(TMP, "seed_consumer.out")).read().strip().splitlines()[-1])
     R["seed_python_consume"] = dict(r, **j)
     R["seed_python_consume_msgs_per_s"] = j["msgs_per_s"]
     log(f"5 seed python consumer: {j['consumed']} in {j['window_s']:.2f}s = {j['msgs_per_s']:.0f}/s")
+
+
+def committed_sum(consumer, topic, partitions=3):
+    parts = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=5)
+    return sum(tp.offset for tp in parts if tp.offset >= 0)
+
+
+def m_responsive():
+    """Issue 14 item 1 at full size: one Tracker drains the 1M backlog of 2 (fresh group,
+    --quiet-orders, its defaults: commits every second). Meanwhile one thread asks /healthz and
+    /metrics in turn (a fresh connection each, as a probe would), and another reads the group's
+    committed offsets from the broker every 100 ms. SIGTERM once 60% of the backlog is processed;
+    the time to exit, then the committed offsets against the orders it processed."""
+    import threading
+    topic, group = "b2.gen", "bench-g10"
+    n = topic_count(topic)
+    p, port = start_tracker("tracker_responsive", topic, group, ("--quiet-orders",))
+    stop_flag, signalled = threading.Event(), threading.Event()
+    answers, committed = [], []
+    progress = {"processed": -1}
+    t_start = time.monotonic()
+
+    def prober():
+        while not stop_flag.is_set():
+            for path in ("/healthz", "/metrics"):
+                t0 = time.monotonic()
+                code, body = http(f"http://127.0.0.1:{port}{path}", timeout=10)
+                ms = (time.monotonic() - t0) * 1000
+                if path == "/metrics" and code == 200:
+                    m = re.search(r"^tracker_orders_processed_total (\S+)$", body, re.M)
+                    if m:
+                        progress["processed"] = int(float(m.group(1)))
+                # Only answers back before SIGTERM count: the stopping service rightly refuses.
+                answers.append((path, code, ms, progress["processed"], not signalled.is_set()))
+
+    def committer():
+        c = Consumer({"bootstrap.servers": BOOT, "group.id": group})
+        try:
+            while not stop_flag.is_set():
+                try:
+                    committed.append((time.monotonic() - t_start, committed_sum(c, topic)))
+                except Exception:
+                    pass
+                time.sleep(0.1)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=prober), threading.Thread(target=committer)]
+    for t in threads:
+        t.start()
+    try:
+        deadline = time.monotonic() + 120
+        while progress["processed"] < n * 0.6 and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        at_signal = progress["processed"]
+        t_sig = time.monotonic()
+        signalled.set()
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            rc = None
+        exit_s = time.monotonic() - t_sig
+    finally:
+        stop_flag.set()
+        for t in threads:
+            t.join()
+        stop(p)
+    c = Consumer({"bootstrap.servers": BOOT, "group.id": group})
+    final_committed = committed_sum(c, topic)
+    c.close()
+    text = open(os.path.join(TMP, "tracker_responsive.log")).read()
+    m = re.search(r"stopped: processed (\d+)", text)
+    processed = int(m.group(1)) if m else None
+    m = re.search(r"runs on librdkafka (\S+)", text)
+    if m:
+        R["machine"]["services_librdkafka"] = m.group(1)
+
+    def pct(xs, q):
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(q * (len(xs) - 1) + 0.5))] if xs else float("nan")
+
+    during = [a for a in answers if 0 < a[3] < n and a[4]]
+    res = {"orders": n, "processed_at_signal": at_signal, "processed": processed,
+           "committed_after_exit": final_committed, "exit_code": rc, "sigterm_to_exit_s": exit_s,
+           "failed_during_drain": sum(1 for a in during if a[1] != 200)}
+    for path in ("/healthz", "/metrics"):
+        ms = [a[2] for a in during if a[0] == path and a[1] == 200]
+        res[path] = {"answers": len(ms), "p50_ms": pct(ms, 0.5), "p99_ms": pct(ms, 0.99),
+                     "max_ms": max(ms) if ms else float("nan")}
+    # The committed offsets while the drain ran: each distinct value once, with the lag it left.
+    steps, last = [], None
+    for t, c_sum in committed:
+        if c_sum != last:
+            steps.append({"t_s": round(t, 2), "committed": c_sum, "lag": n - c_sum})
+            last = c_sum
+    res["committed_steps"] = steps
+    R["responsive"] = res
+    log(f"10 responsiveness: /healthz p99 {res['/healthz']['p99_ms']:.1f} ms "
+        f"({res['/healthz']['answers']} answers), /metrics p99 {res['/metrics']['p99_ms']:.1f} ms, "
+        f"SIGTERM at {at_signal} -> exit {rc} in {exit_s:.2f}s, processed {processed}, "
+        f"committed {final_committed}, {len(steps)} committed values")
 
 
 def e2e_run(name, topic, rate, seconds, trackers):
@@ -639,6 +783,7 @@ def main():
                  ("3 HTTP path", m3_http),
                  ("4 seed python producer", m4_python_producer),
                  ("5 consume", m5_consume),
+                 ("10 responsiveness", m_responsive),
                  ("6 end-to-end latency", m6_e2e),
                  ("8 growth", lambda: m8_growth(lines)),
                  ("steady RSS run", m_steady)]
