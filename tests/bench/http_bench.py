@@ -21,14 +21,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HERE = os.path.join(ROOT, "tests", "bench")
-KAFKA_SH = os.path.join(ROOT, "deploy", "local", "kafka.sh")
-PY = "/usr/bin/python3"
-
 KCAT_N = int(os.environ.get("BENCH_HTTP_KCAT_N", "1000000"))
-WRK_C = int(os.environ.get("BENCH_WRK_C", "256"))
-WRK_D = int(os.environ.get("BENCH_WRK_D", "10"))
 RATE = int(os.environ.get("BENCH_HTTP_RATE", "5000"))
 RATE_S = int(os.environ.get("BENCH_HTTP_RATE_S", "15"))
 MANY = int(os.environ.get("BENCH_HTTP_CONNECTIONS", "10000"))
@@ -39,8 +32,10 @@ SETTINGS = [s.split() for s in os.environ.get(
 
 # The process helpers of the main benchmark: its temp dir, its list of children (stopped by pid),
 # start/stop, /proc sampling, readiness.
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench as b  # noqa: E402
+
+ROOT, HERE, KAFKA_SH, PY, WRK_C, WRK_D = b.ROOT, b.HERE, b.KAFKA_SH, b.PY, b.WRK_C, b.WRK_D
 
 TMP = b.TMP
 children = b.children
