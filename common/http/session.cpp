@@ -32,8 +32,12 @@ namespace detail {
 
 namespace {
 
-/// Enough for a typical request in one read; the parser asks for more when it needs it.
-constexpr std::size_t first_read_bytes = 4096;
+/// Enough for a typical request in one read; the parser asks for more when it needs it. Every
+/// idle keep-alive connection keeps this much: 1 KiB holds a POST /orders of ~200 bytes, and
+/// makes 10,000 connections cost 10 MiB of buffers where 4 KiB cost 40.
+constexpr std::size_t first_read_bytes = 1024;
+/// At most this much per read, as Beast's own reads take (read_size's default).
+constexpr std::size_t max_read_bytes = 65536;
 
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -57,8 +61,8 @@ std::string bytes_text(std::size_t n) {
 
 session::session(asio::ip::tcp::socket socket, const limits& lim,
                  std::weak_ptr<session_owner> owner)
-    : stream_(std::move(socket)),
-      request_deadline_(stream_.get_executor()),
+    : socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
       limits_(lim),
       owner_(std::move(owner)) {}
 
@@ -103,84 +107,155 @@ void session::close() {
   close_now();
 }
 
+void session::set_deadline(std::chrono::milliseconds from_now) {
+  deadline_ = clock::now() + from_now;
+  if (!timer_armed_ || deadline_ < timer_expiry_) {
+    arm_timer();
+  }
+}
+
+void session::arm_timer() {
+  timer_expiry_ = deadline_;
+  timer_armed_ = true;
+  // Re-arming an armed timer cancels its wait: that handler sees operation_aborted and leaves
+  // timer_armed_ to this one.
+  timer_.expires_at(timer_expiry_);
+  // Weakly: the timer must not keep the session alive. A request whose every responder was
+  // dropped closes its connection now, as the responder's contract says, not when the timer fires.
+  timer_.async_wait([self = weak_from_this()](beast::error_code ec) {
+    if (auto s = self.lock()) s->on_timer(ec);
+  });
+}
+
+void session::on_timer(beast::error_code ec) {
+  if (ec == asio::error::operation_aborted || state_ == state::closed) {
+    return;
+  }
+  timer_armed_ = false;
+  if (deadline_ == clock::time_point::max()) {
+    return;  // the application is answering: nothing to watch until the write
+  }
+  if (clock::now() < deadline_) {
+    return arm_timer();  // the deadline moved later since the timer was armed
+  }
+  on_deadline();
+}
+
+void session::on_deadline() {
+  switch (state_) {
+    case state::reading:
+    case state::sending_continue:
+      if (in_request_) {
+        // Closing would leave no way to answer 408: cancel the read (or the interim write)
+        // instead, and let its handler answer.
+        timed_out_ = true;
+        beast::error_code ignored;
+        socket_.cancel(ignored);
+        return;
+      }
+      // Waiting for a request that never began: nobody to answer.
+      return close_now();
+    case state::writing:    // a client that does not read its answer
+    case state::lingering:  // the drain after a closing answer is over
+      return close_now();
+    case state::awaiting_response:
+    case state::closed:
+      return;
+  }
+}
+
 void session::do_wait_for_request() {
   state_ = state::reading;
   if (buffer_.size() > 0) {
-    // A pipelined request is already here; it is read only now, after the previous answer.
-    return do_read_header();
+    // A pipelined request is already here; it is parsed only now, after the previous answer.
+    begin_request();
+    return parse();
   }
+  in_request_ = false;
   // Only the first byte waits on the idle timeout, since a keep-alive client may think a while
   // between requests; a new connection that has sent nothing yet gets no such patience.
-  stream_.expires_after(first_request_ ? limits_.request_timeout : limits_.idle_timeout);
-  stream_.async_read_some(buffer_.prepare(first_read_bytes),
-                          beast::bind_front_handler(&session::on_first_bytes, shared_from_this()));
+  set_deadline(first_request_ ? limits_.request_timeout : limits_.idle_timeout);
+  do_read();
 }
 
-void session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
-  if (state_ == state::closed) {
-    return;
-  }
-  if (ec) {
-    return fail(ec, "read");
-  }
-  buffer_.commit(bytes);
-  do_read_header();
-}
-
-void session::do_read_header() {
+void session::begin_request() {
+  in_request_ = true;
   ++request_id_;
   timed_out_ = false;
+  continue_checked_ = false;
   parser_.emplace();
   parser_->body_limit(limits_.max_body_bytes);
   parser_->header_limit(static_cast<std::uint32_t>(
       std::min<std::size_t>(limits_.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-
-  // The stream's own expiry would close the socket, leaving no way to answer 408; the request
-  // deadline cancels the read instead.
-  stream_.expires_never();
-  request_deadline_.expires_after(limits_.request_timeout);
-  request_deadline_.async_wait([self = shared_from_this(), id = request_id_](beast::error_code e) {
-    self->on_deadline(e, id);
-  });
-  beast_http::async_read_header(
-      stream_, buffer_, *parser_,
-      beast::bind_front_handler(&session::on_read_header, shared_from_this()));
+  set_deadline(limits_.request_timeout);
 }
 
-void session::on_deadline(beast::error_code ec, std::uint64_t request_id) {
-  // The deadline may have fired just as the request completed; the id and state tell.
-  if (ec || request_id != request_id_ ||
-      (state_ != state::reading && state_ != state::sending_continue)) {
-    return;
-  }
-  timed_out_ = true;
-  beast::error_code ignored;
-  stream_.socket().cancel(ignored);
+void session::do_read() {
+  // One read per request in the usual case: the parser below takes whatever has arrived, where
+  // Beast's async_read_header then async_read were two operations, each completing through a post
+  // when the bytes were already buffered.
+  const std::size_t room =
+      std::clamp(buffer_.capacity() - buffer_.size(), first_read_bytes, max_read_bytes);
+  socket_.async_read_some(buffer_.prepare(room),
+                          beast::bind_front_handler(&session::on_read, shared_from_this()));
 }
 
-void session::on_read_header(beast::error_code ec, std::size_t) {
+void session::on_read(beast::error_code ec, std::size_t bytes) {
   if (state_ == state::closed) {
     return;
   }
-  // Checked before `ec`: a read that completed in the same turn as the deadline still times out,
-  // or the body read would run without one.
+  // Checked before `ec`: a read that completed in the same turn as the deadline still times out.
   if (timed_out_) {
     return on_request_timeout();
   }
   if (ec) {
-    return on_read_error(ec);
+    // The end of input before a request or inside one (Beast's end_of_stream, partial_message)
+    // is the client leaving; everything else is reported unless it is routine.
+    return fail(ec, "read");
   }
-  const auto& req = parser_->get();
-  if (req.version() >= 11 && !parser_->is_done() &&
-      beast::iequals(req[beast_http::field::expect], "100-continue")) {
-    // The client waits for this before sending its body. An oversized body was refused already:
-    // the parser checks Content-Length against the limit while reading the header.
-    state_ = state::sending_continue;
-    return asio::async_write(
-        stream_, asio::buffer(continue_line.data(), continue_line.size()),
-        beast::bind_front_handler(&session::on_continue_sent, shared_from_this()));
+  buffer_.commit(bytes);
+  if (!in_request_) {
+    begin_request();
   }
-  do_read_body();
+  parse();
+}
+
+void session::parse() {
+  for (;;) {
+    beast::error_code ec;
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == beast_http::error::need_more) {
+      return do_read();
+    }
+    if (ec) {
+      return on_read_error(ec);
+    }
+    if (parser_->is_done()) {
+      break;
+    }
+    if (parser_->is_header_done() && !continue_checked_) {
+      continue_checked_ = true;
+      parser_->eager(true);
+      const auto& req = parser_->get();
+      if (req.version() >= 11 && beast::iequals(req[beast_http::field::expect], "100-continue")) {
+        // The client waits for this before sending its body. An oversized body was refused
+        // already: the parser checks Content-Length against the limit with the header.
+        state_ = state::sending_continue;
+        return asio::async_write(
+            socket_, asio::buffer(continue_line.data(), continue_line.size()),
+            beast::bind_front_handler(&session::on_continue_sent, shared_from_this()));
+      }
+      continue;
+    }
+    if (used == 0) {
+      return do_read();
+    }
+  }
+  deadline_ = clock::time_point::max();
+  first_request_ = false;
+  in_request_ = false;
+  dispatch();
 }
 
 void session::on_continue_sent(beast::error_code ec, std::size_t) {
@@ -195,27 +270,7 @@ void session::on_continue_sent(beast::error_code ec, std::size_t) {
     return fail(ec, "write");
   }
   state_ = state::reading;
-  do_read_body();
-}
-
-void session::do_read_body() {
-  beast_http::async_read(stream_, buffer_, *parser_,
-                         beast::bind_front_handler(&session::on_read, shared_from_this()));
-}
-
-void session::on_read(beast::error_code ec, std::size_t) {
-  if (state_ == state::closed) {
-    return;
-  }
-  if (timed_out_) {
-    return on_request_timeout();
-  }
-  if (ec) {
-    return on_read_error(ec);
-  }
-  request_deadline_.cancel();
-  first_request_ = false;
-  dispatch();
+  parse();
 }
 
 void session::on_read_error(beast::error_code ec) {
@@ -278,7 +333,7 @@ void session::answer_and_close(beast_http::status status, std::string_view error
   request_version_ = 11;
   request_is_head_ = false;
   parser_.reset();
-  request_deadline_.cancel();
+  in_request_ = false;
   do_write(json_error(status, error), false);
 }
 
@@ -298,8 +353,8 @@ void session::do_write(response res, bool keep_alive) {
     // HEAD: the headers GET would send (Content-Length included), and no body.
     response_.body().clear();
   }
-  stream_.expires_after(limits_.write_timeout);
-  beast_http::async_write(stream_, response_,
+  set_deadline(limits_.write_timeout);
+  beast_http::async_write(socket_, response_,
                           beast::bind_front_handler(&session::on_write, shared_from_this()));
 }
 
@@ -328,15 +383,15 @@ void session::on_write(beast::error_code ec, std::size_t) {
 void session::do_linger() {
   state_ = state::lingering;
   beast::error_code ignored;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  // One expiry covers the whole drain: it applies to every read started until it is set again.
-  stream_.expires_after(limits_.linger_timeout);
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  // One deadline covers the whole drain.
+  set_deadline(limits_.linger_timeout);
   do_drain_input();
 }
 
 void session::do_drain_input() {
   buffer_.clear();
-  stream_.async_read_some(buffer_.prepare(first_read_bytes),
+  socket_.async_read_some(buffer_.prepare(first_read_bytes),
                           beast::bind_front_handler(&session::on_drain_input, shared_from_this()));
 }
 
@@ -353,8 +408,10 @@ void session::on_drain_input(beast::error_code ec, std::size_t) {
 
 void session::close_now() {
   state_ = state::closed;
-  request_deadline_.cancel();
-  stream_.close();
+  deadline_ = clock::time_point::max();
+  timer_.cancel();
+  beast::error_code ignored;
+  socket_.close(ignored);
   // Leave now, not in the destructor: a responder the application still holds keeps this object
   // alive, and a closed connection must not hold up a drain or count against max_connections.
   leave_registry();

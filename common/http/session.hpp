@@ -6,8 +6,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -68,13 +68,11 @@ class session : public std::enable_shared_from_this<session> {
   enum class state { reading, sending_continue, awaiting_response, writing, lingering, closed };
 
   void do_wait_for_request();
-  void on_first_bytes(boost::beast::error_code ec, std::size_t bytes);
-  void do_read_header();
-  void on_deadline(boost::beast::error_code ec, std::uint64_t request_id);
-  void on_read_header(boost::beast::error_code ec, std::size_t bytes);
-  void on_continue_sent(boost::beast::error_code ec, std::size_t bytes);
-  void do_read_body();
+  void begin_request();
+  void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void parse();
+  void on_continue_sent(boost::beast::error_code ec, std::size_t bytes);
   void on_read_error(boost::beast::error_code ec);
   void on_request_timeout();
   void dispatch();
@@ -84,23 +82,38 @@ class session : public std::enable_shared_from_this<session> {
   void do_linger();
   void do_drain_input();
   void on_drain_input(boost::beast::error_code ec, std::size_t bytes);
+  void set_deadline(std::chrono::milliseconds from_now);
+  void arm_timer();
+  void on_timer(boost::beast::error_code ec);
+  void on_deadline();
   void answer_and_close(boost::beast::http::status status, std::string_view error);
   void close_now();
   void leave_registry();
   void fail(boost::beast::error_code ec, std::string_view what);
   void report(std::string_view message);
 
-  /// The connection; its expiry bounds waiting for a request, writing and lingering.
-  boost::beast::tcp_stream stream_;
+  using clock = std::chrono::steady_clock;
+
+  /// The connection.
+  boost::asio::ip::tcp::socket socket_;
   /// Bytes read but not yet parsed, including pipelined requests.
   boost::beast::flat_buffer buffer_;
   /// Parses the current request; rebuilt for each one, since a parser parses a single message.
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
   /// The answer being written; Beast's writer needs it to stay put until the write completes.
   response response_;
-  /// Bounds one request from its first byte; separate from the stream's expiry so that a slow
-  /// client can still be told 408 rather than only cut off.
-  boost::asio::steady_timer request_deadline_;
+  /// The one deadline of what the connection is doing now (waiting for a request, reading it,
+  /// writing the answer, lingering); `clock::time_point::max()` while the application answers.
+  /// What passing it does depends on the state: see on_deadline.
+  clock::time_point deadline_ = clock::time_point::max();
+  /// Watches `deadline_` lazily: moving the deadline later (every request does) only stores the
+  /// new time, and the timer, when it fires early, waits again for the rest. So a request costs
+  /// no timer operation; the timer is re-armed only for an earlier deadline, at most once per
+  /// timeout period. A timer per phase was three arm/cancel pairs per request.
+  boost::asio::steady_timer timer_;
+  /// When `timer_` fires; meaningful while `timer_armed_`.
+  clock::time_point timer_expiry_{};
+  bool timer_armed_ = false;
   /// Copied from the server so a session does not need the server to read them.
   limits limits_;
   /// The server; weak so that destroying the server does not wait for its sessions.
@@ -123,6 +136,10 @@ class session : public std::enable_shared_from_this<session> {
   bool draining_ = false;
   /// No request has started yet, so waiting for one is bounded by the request timeout.
   bool first_request_ = true;
+  /// A request's first byte has arrived: its deadline runs and passing it is answered 408.
+  bool in_request_ = false;
+  /// The current request's header was looked at for `Expect: 100-continue`.
+  bool continue_checked_ = false;
 };
 
 }  // namespace order_tracker::http::detail

@@ -1,14 +1,15 @@
 #include "services/order/order_api.hpp"
 
-#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+
 #include <boost/json/object.hpp>
 #include <boost/uuid/string_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
+#include <iterator>
 #include <optional>
 
 #include "common/kafka/error.hpp"
 #include "common/observability/log.hpp"
-#include "services/order/order_request.hpp"
 
 namespace order_tracker::order {
 namespace {
@@ -29,17 +30,26 @@ bool is_json(std::string_view content_type) {
 
 }  // namespace
 
-/// One accepted order until its one answer: the delivery report or the deadline, whichever comes
-/// first. Shared by the report's handler and the deadline's, so either may come last.
-struct order_api::pending_order {
-  explicit pending_order(boost::asio::io_context& io) : deadline(io) {}
+/// One accepted order until the broker's verdict on it. Answered once: by the verdict or, if that
+/// is late, by the deadline; the verdict still updates the idempotency cache afterwards, and only
+/// then is the record free for another order. The publisher's handler points at it, so it is the
+/// one thing the order needs in flight besides the producer's own record.
+struct order_api::pending_order final : order_publisher::delivery_sink {
+  explicit pending_order(order_api& a) : api(a) {}
+  void on_delivery(const kafka::delivery_report& r) override { api.on_delivery(*this, r); }
+
+  order_api& api;
   /// Empty once answered: the second of report and deadline only updates the cache.
   std::optional<http::responder> respond;
-  boost::asio::steady_timer deadline;
   boost::uuids::uuid id{};
   std::string traceparent;
   std::string key;  ///< the Idempotency-Key, or empty
   std::uint64_t attempt = 0;
+  std::chrono::steady_clock::time_point deadline{};
+  /// Neighbours in the deadline list while unanswered.
+  pending_order* older = nullptr;
+  pending_order* newer = nullptr;
+  bool watched = false;
 };
 
 order_api::order_api(boost::asio::io_context& io, order_publisher& publisher,
@@ -51,7 +61,12 @@ order_api::order_api(boost::asio::io_context& io, order_publisher& publisher,
       metrics_(metrics),
       not_ready_reason_(std::move(not_ready_reason)),
       accepted_(metrics.counter("orders_accepted_total", "Orders answered 201: on the broker")),
-      delivery_deadline_(delivery_deadline) {}
+      delivery_deadline_(delivery_deadline),
+      deadlines_(io) {}
+
+// Records still waiting for a verdict are freed with us; the producer drops their handlers unheard
+// (it is destroyed after us and runs no handler then).
+order_api::~order_api() = default;
 
 void order_api::handle(http::request&& req, http::responder respond) {
   const std::string_view target(req.target().data(), req.target().size());
@@ -88,10 +103,14 @@ void order_api::handle(http::request&& req, http::responder respond) {
 
 void order_api::count_rejection(std::string_view reason) {
   ++rejected_total_;
-  metrics_
-      .counter("orders_rejected_total", "Requests refused, by reason",
-               {{"reason", std::string(reason)}})
-      .inc();
+  for (const auto& [name, counter] : rejections_) {
+    if (name == reason) return counter->inc();
+  }
+  // Registered on its first use, as before, so /metrics shows only reasons that happened.
+  auto& counter = metrics_.counter("orders_rejected_total", "Requests refused, by reason",
+                                   {{"reason", std::string(reason)}});
+  rejections_.emplace_back(std::string(reason), &counter);
+  counter.inc();
 }
 
 void order_api::refused_by_server(bh::status status) {
@@ -136,7 +155,7 @@ void order_api::post_order(http::request&& req, http::responder respond) {
                         idempotency_.answers_alone(key, body_fingerprint, now))) {
     return reject(respond, bh::status::service_unavailable, "not_ready", "not ready: " + why);
   }
-  auto parsed = parse_order_request(req.body());
+  auto parsed = parser_.parse(req.body());
   if (!parsed) {
     const auto& e = parsed.error();
     return reject(respond, bh::status::bad_request, e.reason, e.error, e.field);
@@ -194,15 +213,15 @@ void order_api::post_order(http::request&& req, http::responder respond) {
 
 void order_api::publish(events::order_placed&& order, std::string traceparent, std::string key,
                         std::uint64_t attempt, http::responder respond) {
-  auto p = std::make_shared<pending_order>(io_);
-  p->id = order.order_id;
-  p->traceparent = std::move(traceparent);
-  p->key = std::move(key);
-  p->attempt = attempt;
-  const auto ec = publisher_.publish(
-      order, p->traceparent, [this, p](const kafka::delivery_report& r) { on_delivery(*p, r); });
+  auto& p = acquire();
+  p.id = order.order_id;
+  p.traceparent = std::move(traceparent);
+  p.key = std::move(key);
+  p.attempt = attempt;
+  const auto ec = publisher_.publish(order, p.traceparent, p);
   if (ec) {
-    if (!p->key.empty()) idempotency_.abandon(p->key, p->attempt);
+    if (!p.key.empty()) idempotency_.abandon(p.key, p.attempt);
+    release(p);
     if (kafka::is_queue_full(ec)) {
       return reject(respond, bh::status::service_unavailable, "queue_full",
                     "too many orders in flight; retry shortly");
@@ -210,15 +229,18 @@ void order_api::publish(events::order_placed&& order, std::string traceparent, s
     return reject(respond, bh::status::service_unavailable, "producer_failed",
                   "cannot publish: " + ec.message());
   }
-  p->respond = std::move(respond);
-  p->deadline.expires_after(delivery_deadline_);
-  p->deadline.async_wait([this, p](const boost::system::error_code& e) {
-    if (!e) on_deadline(*p);
-  });
+  p.respond = std::move(respond);
+  watch(p);
 }
 
 void order_api::on_delivery(pending_order& p, const kafka::delivery_report& r) {
-  p.deadline.cancel();
+  unwatch(p);
+  // The verdict is the record's last use, whichever way this ends.
+  struct releaser {
+    order_api& api;
+    pending_order& p;
+    ~releaser() { api.release(p); }
+  } const done{*this, p};
   // After the deadline the client has its answer; the cache still learns the outcome, so that a
   // retry gets a late 201 instead of placing the order again.
   std::optional<http::responder> respond = std::exchange(p.respond, std::nullopt);
@@ -238,10 +260,16 @@ void order_api::on_delivery(pending_order& p, const kafka::delivery_report& r) {
     return reject(*respond, bh::status::service_unavailable, "delivery_failed",
                   "the broker did not take the order: " + r.error.message());
   }
-  boost::json::object body{{"order_id", id}, {"partition", r.partition}, {"offset", r.offset}};
-  auto res = http::json_response(bh::status::created, body);
+  // The body Boost.JSON would serialise for {"order_id","partition","offset"}, written directly:
+  // the id is hex and dashes, the others integers, so nothing needs escaping.
+  http::response res{bh::status::created, 11};
+  res.set(bh::field::content_type, "application/json");
   res.set(traceparent_header, p.traceparent);
-  if (!p.key.empty()) idempotency_.complete(p.key, p.attempt, {201, res.body(), p.traceparent});
+  auto& body = res.body();
+  body.reserve(96);
+  body.append(R"({"order_id":")").append(id).append(R"(","partition":)");
+  fmt::format_to(std::back_inserter(body), R"({},"offset":{}}})", r.partition, r.offset);
+  if (!p.key.empty()) idempotency_.complete(p.key, p.attempt, {201, body, p.traceparent});
   if (!respond) {
     log::info("order", "order {} reached the broker after its client was told it might not", id);
     return;
@@ -249,6 +277,7 @@ void order_api::on_delivery(pending_order& p, const kafka::delivery_report& r) {
   accepted_.inc();
   log::debug("order", "order {} at {}-{}@{} trace {}", id, publisher_.topic(), r.partition,
              r.offset, p.traceparent);
+  // The server sets Content-Length (prepare_payload) when it writes the answer.
   (*respond)(std::move(res));
 }
 
@@ -261,6 +290,74 @@ void order_api::on_deadline(pending_order& p) {
   if (!p.key.empty()) idempotency_.uncertain(p.key, p.attempt, id);
   reject(*respond, bh::status::service_unavailable, "delivery_unknown",
          "no delivery report for the order " + id + " in time: the broker may or may not have it");
+}
+
+order_api::pending_order& order_api::acquire() {
+  if (free_records_.empty()) {
+    records_.push_back(std::make_unique<pending_order>(*this));
+    return *records_.back();
+  }
+  auto* p = free_records_.back();
+  free_records_.pop_back();
+  return *p;
+}
+
+void order_api::release(pending_order& p) {
+  p.respond.reset();
+  // clear() keeps the strings' capacity for the next order.
+  p.traceparent.clear();
+  p.key.clear();
+  p.attempt = 0;
+  free_records_.push_back(&p);
+}
+
+void order_api::watch(pending_order& p) {
+  p.deadline = std::chrono::steady_clock::now() + delivery_deadline_;
+  p.older = newest_;
+  p.newer = nullptr;
+  if (newest_ != nullptr) {
+    newest_->newer = &p;
+  } else {
+    oldest_ = &p;
+  }
+  newest_ = &p;
+  p.watched = true;
+  if (!deadlines_armed_) arm_deadlines();
+}
+
+void order_api::unwatch(pending_order& p) {
+  if (!p.watched) return;
+  p.watched = false;
+  (p.older != nullptr ? p.older->newer : oldest_) = p.newer;
+  (p.newer != nullptr ? p.newer->older : newest_) = p.older;
+  p.older = p.newer = nullptr;
+  // Nothing left to watch: a wait left armed would keep io_context::run() from returning at
+  // shutdown for up to a whole deadline.
+  if (oldest_ == nullptr && deadlines_armed_) {
+    deadlines_armed_ = false;
+    ++deadlines_generation_;
+    deadlines_.cancel();
+  }
+}
+
+void order_api::arm_deadlines() {
+  deadlines_armed_ = true;
+  deadlines_.expires_at(oldest_->deadline);
+  deadlines_.async_wait([this, generation = ++deadlines_generation_](
+                            const boost::system::error_code& ec) { on_deadlines(ec, generation); });
+}
+
+void order_api::on_deadlines(const boost::system::error_code& ec, std::uint64_t generation) {
+  if (ec || generation != deadlines_generation_) return;
+  deadlines_armed_ = false;
+  const auto now = std::chrono::steady_clock::now();
+  while (oldest_ != nullptr && oldest_->deadline <= now) {
+    auto& p = *oldest_;
+    unwatch(p);
+    on_deadline(p);
+  }
+  // Orders answered since the timer was armed leave a later oldest one: wait again for it.
+  if (oldest_ != nullptr && !deadlines_armed_) arm_deadlines();
 }
 
 }  // namespace order_tracker::order

@@ -31,6 +31,8 @@ std::optional<order_options> parse_order_options(int argc, const char* const arg
   bool no_http = false;
   cli.add("max-body-bytes", o.max_body_bytes, "MAX_BODY_BYTES",
           "largest POST /orders body (413 above)");
+  cli.add("max-connections", o.max_connections, "MAX_CONNECTIONS",
+          "HTTP connections served at once (503 above); each needs a file descriptor");
   cli.add("idempotency-window-s", idem_s, "IDEMPOTENCY_WINDOW_S",
           "how long an Idempotency-Key is remembered");
   cli.add("idempotency-capacity", o.idempotency_capacity, "IDEMPOTENCY_CAPACITY",
@@ -49,6 +51,7 @@ std::optional<order_options> parse_order_options(int argc, const char* const arg
   if (shutdown_ms < 0) throw config::config_error("--shutdown-timeout-ms: must be >= 0");
   if (idem_s < 1) throw config::config_error("--idempotency-window-s: must be positive");
   if (o.max_body_bytes < 64) throw config::config_error("--max-body-bytes: must be at least 64");
+  if (o.max_connections < 1) throw config::config_error("--max-connections: must be positive");
   o.idempotency_window = std::chrono::seconds(idem_s);
   o.http_enabled = !no_http;
   o.delivery_timeout = std::chrono::milliseconds(delivery_ms);

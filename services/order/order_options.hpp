@@ -24,6 +24,8 @@ struct order_options : config::topic_options {
   std::chrono::milliseconds shutdown_timeout{10'000};
   std::chrono::milliseconds stall_timeout{5'000};
   std::size_t max_body_bytes = 64 * 1024;
+  /// HTTP connections served at once; each one beyond is answered 503 and closed.
+  std::size_t max_connections = 4096;
   std::chrono::seconds idempotency_window{600};
   std::size_t idempotency_capacity = 100'000;
   bool http_enabled = true;  ///< off: generator only (e.g. --count runs and benchmarks)

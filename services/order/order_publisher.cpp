@@ -28,11 +28,6 @@ order_publisher::order_publisher(kafka::producer& producer, std::string topic,
 
 boost::system::error_code order_publisher::publish(const events::order_placed& order,
                                                    std::string_view traceparent, done_fn done) {
-  encoded_.clear();
-  events::encode(order, encoded_);
-  const auto key = events::uuid_chars(order.order_id);
-  const kafka::header headers[] = {{traceparent_header, traceparent}};
-  const auto hdrs = traceparent.empty() ? std::span<const kafka::header>{} : std::span(headers);
   kafka::delivery_handler handler;
   if (done) {
     handler = [this, done = std::move(done)](const kafka::delivery_report& r) {
@@ -40,6 +35,26 @@ boost::system::error_code order_publisher::publish(const events::order_placed& o
       done(r);
     };
   }
+  return send(order, traceparent, std::move(handler));
+}
+
+boost::system::error_code order_publisher::publish(const events::order_placed& order,
+                                                   std::string_view traceparent,
+                                                   delivery_sink& sink) {
+  return send(order, traceparent, [this, s = &sink](const kafka::delivery_report& r) {
+    record(r);
+    s->on_delivery(r);
+  });
+}
+
+boost::system::error_code order_publisher::send(const events::order_placed& order,
+                                                std::string_view traceparent,
+                                                kafka::delivery_handler handler) {
+  encoded_.clear();
+  events::encode(order, encoded_);
+  const auto key = events::uuid_chars(order.order_id);
+  const kafka::header headers[] = {{traceparent_header, traceparent}};
+  const auto hdrs = traceparent.empty() ? std::span<const kafka::header>{} : std::span(headers);
   auto ec = producer_.send(topic_, std::string_view(key.data(), key.size()), encoded_, hdrs,
                            std::move(handler));
   if (!ec && in_flight_++ == 0) waiting_since_ = std::chrono::steady_clock::now();

@@ -25,12 +25,27 @@ class order_publisher {
 
   using done_fn = std::function<void(const kafka::delivery_report&)>;
 
+  /// Receives the broker's verdict on one order, after the publisher has accounted for it.
+  class delivery_sink {
+   public:
+    /// Runs once per publish that succeeded, on the io thread.
+    virtual void on_delivery(const kafka::delivery_report& r) = 0;
+
+   protected:
+    ~delivery_sink() = default;
+  };
+
   /// Queues the event; `done` runs once with the broker's verdict. An immediate failure is
   /// returned instead and `done` never runs (kafka::is_queue_full: try again soon). With an empty
   /// `done` the verdict goes to the producer's on_unowned_delivery, which must pass it to
   /// record(): the generator's path, with no allocation per order.
   boost::system::error_code publish(const events::order_placed& order, std::string_view traceparent,
                                     done_fn done);
+  /// As above, with the verdict going to `sink`, which must stay alive until it has it. Nothing
+  /// is allocated per order beyond the producer's own record: the handler handed to the producer
+  /// is two pointers, which std::function keeps without a heap box of its own.
+  boost::system::error_code publish(const events::order_placed& order, std::string_view traceparent,
+                                    delivery_sink& sink);
 
   /// Accounts for one verdict: in-flight count, delivered/failed counters, latency.
   void record(const kafka::delivery_report& r);
@@ -50,6 +65,9 @@ class order_publisher {
   window take_window();
 
  private:
+  boost::system::error_code send(const events::order_placed& order, std::string_view traceparent,
+                                 kafka::delivery_handler handler);
+
   kafka::producer& producer_;
   std::string topic_;
   std::string encoded_;  ///< reused: the producer copies the bytes

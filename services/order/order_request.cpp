@@ -30,14 +30,14 @@ result<std::string, request_error> text_field(const boost::json::object& o, std:
   return result<std::string, request_error>(boost::system::in_place_value, *s);
 }
 
-}  // namespace
-
-boost::system::result<order_request, request_error> parse_order_request(std::string_view body) {
-  boost::system::error_code ec;
+boost::json::parse_options order_parse_options() {
   boost::json::parse_options options;
   options.max_depth = 8;  // an order is flat; deep nesting is hostile, stop early
-  const boost::json::value doc = boost::json::parse(body, ec, {}, options);
-  if (ec) return fail(fmt::format("body is not valid JSON: {}", ec.message()), "", "invalid_json");
+  return options;
+}
+
+/// Everything after the JSON syntax: an object with exactly the three fields, each in range.
+result<order_request, request_error> validate(const boost::json::value& doc) {
   const auto* o = doc.if_object();
   if (o == nullptr) return fail("body must be a JSON object", "", "invalid_json");
   for (const auto& kv : *o) {
@@ -57,18 +57,49 @@ boost::system::result<order_request, request_error> parse_order_request(std::str
 
   const auto* q = o->if_contains("quantity");
   if (q == nullptr) return fail("quantity is required", "quantity", "missing_field");
-  const auto range = fmt::format("quantity must be an integer from 1 to {}", events::max_quantity);
+  // Formatted only for a refusal: a valid order pays nothing for the message.
+  const auto range = [] {
+    return fmt::format("quantity must be an integer from 1 to {}", events::max_quantity);
+  };
   if (const auto* i = q->if_int64()) {
     r.quantity = *i;
   } else if (q->is_uint64()) {
-    return fail(range, "quantity", "invalid_value");
+    return fail(range(), "quantity", "invalid_value");
   } else {
-    return fail(range, "quantity", "wrong_type");
+    return fail(range(), "quantity", "wrong_type");
   }
   if (r.quantity < 1 || r.quantity > events::max_quantity)
-    return fail(range, "quantity", "invalid_value");
+    return fail(range(), "quantity", "invalid_value");
   // Boost.JSON has already refused strings that are not valid UTF-8.
   return r;
+}
+
+result<order_request, request_error> invalid_json(const boost::system::error_code& ec) {
+  return fail(fmt::format("body is not valid JSON: {}", ec.message()), "", "invalid_json");
+}
+
+}  // namespace
+
+boost::system::result<order_request, request_error> parse_order_request(std::string_view body) {
+  boost::system::error_code ec;
+  const boost::json::value doc = boost::json::parse(body, ec, {}, order_parse_options());
+  if (ec) return invalid_json(ec);
+  return validate(doc);
+}
+
+order_request_parser::order_request_parser()
+    : memory_(storage_.data(), storage_.size()),
+      parser_(boost::json::storage_ptr(), order_parse_options(), temp_.data(), temp_.size()) {}
+
+boost::system::result<order_request, request_error> order_request_parser::parse(
+    std::string_view body) {
+  // What boost::json::parse does, on a parser and memory kept from one body to the next.
+  memory_.release();
+  parser_.reset(&memory_);
+  boost::system::error_code ec;
+  parser_.write(body.data(), body.size(), ec);
+  if (ec) return invalid_json(ec);
+  return validate(parser_.release());
 }
 
 events::order_placed make_order(order_request&& request, const boost::uuids::uuid& id) {

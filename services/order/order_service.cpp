@@ -76,6 +76,7 @@ order_service::order_service(boost::asio::io_context& io, order_options options)
   if (options_.http_enabled) {
     http::limits limits;
     limits.max_body_bytes = options_.max_body_bytes;
+    limits.max_connections = options_.max_connections;
     http_.emplace(
         io,
         [this](http::request&& req, http::responder respond) {

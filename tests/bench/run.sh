@@ -21,4 +21,5 @@ fi
 cmake --preset release >/dev/null
 cmake --build --preset release --target order-service tracker-service bench_e2e_floor
 
+/usr/bin/python3 tests/bench/http_bench.py --build --json http-bench-results.json
 exec /usr/bin/python3 tests/bench/bench.py "$@"

@@ -115,7 +115,21 @@ class broker_free_orders {
     const bool head = req.method() == bh::verb::head;
     now_ += std::chrono::seconds(1);
 
-    auto parsed = order::parse_order_request(req.body());
+    // The service parses with one parser kept for every request; a fresh parse must agree.
+    auto parsed = parser_.parse(req.body());
+    const auto fresh = order::parse_order_request(req.body());
+    require(parsed.has_value() == fresh.has_value(),
+            "the reused parser accepts what a fresh one does");
+    if (parsed) {
+      require(parsed->user == fresh->user && parsed->item == fresh->item &&
+                  parsed->quantity == fresh->quantity,
+              "the reused parser reads what a fresh one does");
+    } else {
+      require(parsed.error().error == fresh.error().error &&
+                  parsed.error().field == fresh.error().field &&
+                  parsed.error().reason == fresh.error().reason,
+              "the reused parser refuses as a fresh one does");
+    }
     if (!parsed) {
       const auto& e = parsed.error();
       require(is_known_reason(e.reason), "a refused body is counted under a known reason");
@@ -263,6 +277,8 @@ class broker_free_orders {
   }
 
   std::size_t max_body_bytes_;
+  /// Kept across inputs, as order_api keeps its parser across requests.
+  order::order_request_parser parser_;
   /// Small, so that short inputs reach both the expiry and the cap.
   order::idempotency_cache idempotency_{4, std::chrono::seconds(3)};
   order::idempotency_cache::clock::time_point now_{};

@@ -310,3 +310,44 @@ BOOST_AUTO_TEST_CASE(keeps_the_request_s_fields_and_takes_the_given_id) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(a_reused_parser)
+
+BOOST_AUTO_TEST_CASE(answers_each_body_as_a_fresh_parse_does) {
+  // The service keeps one parser for every request: what one body leaves behind (a half-parsed
+  // document, an error, a large string beyond its first memory block) must not change the next.
+  const std::string big(4000, 'x');
+  const std::string bodies[] = {
+      R"({"user": "alice", "item": "Shoes", "quantity": 3})",
+      R"({"user": "alice", "item": "Shoes", "quantity": )",
+      R"({"user": "alice", "item": "Shoes", "quantity": 3} trailing)",
+      body_with_user(std::string(200, 'u')),
+      R"({"user": ")" + big + R"(", "item": "Shoes", "quantity": 1})",
+      R"([[[[[[[[[[[[1]]]]]]]]]]]])",
+      body_with_quantity("1000001"),
+      body_with_quantity("18446744073709551615"),
+      R"({"user": "bob", "item": "Hat", "quantity": 1, "extra": true})",
+      R"({"user": "bob", "item": "Hat", "quantity": 1})",
+      "",
+      R"({"user": "carol", "item": "Socks", "quantity": 1000000})",
+  };
+  order::order_request_parser reused;
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& body : bodies) {
+      const auto fresh = order::parse_order_request(body);
+      const auto again = reused.parse(body);
+      BOOST_TEST_REQUIRE(fresh.has_value() == again.has_value(), body);
+      if (fresh.has_value()) {
+        BOOST_TEST(fresh->user == again->user);
+        BOOST_TEST(fresh->item == again->item);
+        BOOST_TEST(fresh->quantity == again->quantity);
+      } else {
+        BOOST_TEST(fresh.error().error == again.error().error);
+        BOOST_TEST(fresh.error().field == again.error().field);
+        BOOST_TEST(fresh.error().reason == again.error().reason);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
