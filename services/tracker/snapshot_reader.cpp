@@ -42,11 +42,13 @@ snapshot_reader::snapshot_reader(boost::asio::io_context& io, const config::kafk
       orders_topic_(options.topic),
       group_(std::move(group)),
       continue_(io) {
-  // Outside any group: assign() only, nothing committed. The classic protocol is the one
-  // librdkafka runs an assign-only consumer with, whatever the user chose for the group consumer.
+  // Outside any group: assign() only, nothing committed, so it never joins. librdkafka has a
+  // consumer queue only for a client with a group.id, hence one of its own. The classic protocol
+  // is the one librdkafka runs an assign-only consumer with, whatever the user chose.
   auto conf = kafka::detail::make_conf(kafka::client_kind::consumer, options,
                                        {{"client.id", "tracker-service-state"}},
-                                       {{"group.protocol", "classic"},
+                                       {{"group.id", group_ + ".state-reader"},
+                                        {"group.protocol", "classic"},
                                         {"enable.auto.commit", "false"},
                                         {"enable.auto.offset.store", "false"},
                                         {"enable.partition.eof", "true"},

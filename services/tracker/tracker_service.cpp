@@ -343,15 +343,16 @@ void tracker_service::on_committed(const lookup& asked,
     // Revoked, or revoked and assigned again, while the lookup was on its way: the answer is
     // stale, and the lookup made for the current assignment (if any) decides.
     if (c.topic != options_.common.kafka.topic || it == asked.end() ||
-        !partitions_.committed_known(c.partition, it->second, committed)) {
+        !partitions_.current(c.partition, it->second)) {
       continue;
     }
     if (committed > 0) {
       // Where the restore starts depends on the partition's snapshot: it stays on hold until
-      // the lookup answers.
+      // the lookup answers, and start_restore() records the committed offset.
       read_snapshot(c.partition, it->second, committed);
       continue;
     }
+    if (!partitions_.committed_known(c.partition, it->second, committed)) continue;
     log::info("tracker", "partition {}: nothing committed, every order is new", c.partition);
     if (auto held = held_.extract(c.partition)) {
       for (auto& m : held.mapped())
