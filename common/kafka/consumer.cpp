@@ -383,6 +383,13 @@ void consumer::drain_admin() {
   }
 }
 
+void consumer::seek(const std::vector<topic_partition>& parts) {
+  const auto list = to_list(parts);
+  // Timeout 0: librdkafka seeks asynchronously and never blocks the io thread.
+  detail::error_ptr e(rd_kafka_seek_partitions(impl_->handle.get(), list.get(), 0));
+  if (e) log::warn("kafka", "seek failed: {}", rd_kafka_error_string(e.get()));
+}
+
 void consumer::pause(const std::vector<topic_partition>& parts) {
   const auto list = to_list(parts);
   rd_kafka_pause_partitions(impl_->handle.get(), list.get());

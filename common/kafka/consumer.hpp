@@ -110,6 +110,10 @@ class consumer {
   void fetch_committed(const std::vector<topic_partition>& parts, std::chrono::milliseconds timeout,
                        committed_handler done);
 
+  /// Moves assigned partitions' fetch positions to their `offset`s, asynchronously (a paused
+  /// partition fetches from there once resumed). Messages fetched before are not handed out.
+  void seek(const std::vector<topic_partition>& parts);
+
   void pause(const std::vector<topic_partition>& parts);
   void resume(const std::vector<topic_partition>& parts);
 

@@ -159,7 +159,7 @@ void producer::stop() {
 
 boost::system::error_code producer::send(std::string_view topic, std::string_view key,
                                          std::string_view value, std::span<const header> headers,
-                                         delivery_handler on_delivered) {
+                                         delivery_handler on_delivered, std::int32_t partition) {
   detail::headers_ptr hdrs;
   if (!headers.empty()) {
     hdrs.reset(rd_kafka_headers_new(headers.size()));
@@ -172,11 +172,12 @@ boost::system::error_code producer::send(std::string_view topic, std::string_vie
   if (rkt == nullptr) return make_error(rd_kafka_last_error());
   std::unique_ptr<owned> handler;
   if (on_delivered) handler = std::make_unique<owned>(owned{std::move(on_delivered)});
-  const rd_kafka_resp_err_t err = rd_kafka_producev(
-      impl_->handle.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key.data(), key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs.get()),
-      RD_KAFKA_V_OPAQUE(handler.get()), RD_KAFKA_V_END);
+  const rd_kafka_resp_err_t err =
+      rd_kafka_producev(impl_->handle.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+                        RD_KAFKA_V_KEY(key.data(), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs.get()),
+                        RD_KAFKA_V_OPAQUE(handler.get()), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (err == RD_KAFKA_RESP_ERR__FATAL) failed_ = true;
     return make_error(err);

@@ -69,9 +69,12 @@ class producer {
   /// on_unowned_delivery) runs exactly once, later, on the io thread. On failure nothing is
   /// queued, no handler is called, and the error says why (is_queue_full: back off until
   /// on_progress; is_fatal: the producer is done).
+  /// `partition`: where it goes; any_partition lets the partitioner choose from the key.
   boost::system::error_code send(std::string_view topic, std::string_view key,
                                  std::string_view value, std::span<const header> headers,
-                                 delivery_handler on_delivered);
+                                 delivery_handler on_delivered,
+                                 std::int32_t partition = any_partition);
+  static constexpr std::int32_t any_partition = -1;
 
   /// Sends what is queued now, without linger, and calls `done(unfinished)` once every queued
   /// message has its report, or at `timeout`, when the rest is purged (their handlers see the

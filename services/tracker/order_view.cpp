@@ -13,32 +13,11 @@ namespace {
 
 namespace json = boost::json;
 
-// Items and users are free text from clients: past this many distinct names per partition, new
-// names are totalled under other_key, so that the totals cannot grow without bound.
-constexpr std::size_t max_named_totals = 10'000;
-
 template <class Map>
-void add_to(Map& map, std::string_view key, std::int64_t quantity) {
-  auto it = map.find(key);
-  if (it == map.end()) {
-    if (map.size() >= max_named_totals) key = other_key;
-    it = map.find(key);
-  }
-  if (it == map.end()) {
-    // Only the first order of an item or user in a partition builds a string.
-    it = map.emplace(std::string(key), totals{}).first;
-  }
-  ++it->second.orders;
-  it->second.quantity += quantity;
-}
-
-template <class Map>
-void sum_into(std::map<std::string, totals, std::less<>>& out, const Map& in) {
+void sum_into(totals_by_name& out, const Map& in) {
   for (const auto& [key, t] : in) {
     auto it = out.find(key);
-    if (it == out.end()) {
-      it = out.emplace(key, totals{}).first;
-    }
+    if (it == out.end()) it = out.emplace(key, totals{}).first;
     it->second.orders += t.orders;
     it->second.quantity += t.quantity;
   }
@@ -49,7 +28,7 @@ json::string uuid_text(const boost::uuids::uuid& id) {
   return json::string(text.data(), text.size());
 }
 
-json::object totals_json(const std::map<std::string, totals, std::less<>>& by_key) {
+json::object totals_json(const totals_by_name& by_key) {
   json::object out;
   out.reserve(by_key.size());
   for (const auto& [key, t] : by_key) {
@@ -63,198 +42,102 @@ json::object totals_json(const std::map<std::string, totals, std::less<>>& by_ke
 
 }  // namespace
 
-order_view::order_view(std::size_t max_orders, std::size_t id_window)
-    : max_orders_(max_orders), id_window_(std::max(id_window, max_orders)) {
-  if (id_window_ == 0) {
+order_view::order_view(std::size_t max_orders, std::uint64_t window)
+    : max_orders_(max_orders), window_(window) {
+  if (window_ == 0) {
     throw std::invalid_argument(
-        "order view: max_orders and id_window are both 0; the view must remember at least one "
-        "order id to recognise duplicates");
+        "order view: the dedup window is 0 offsets; it must cover at least one offset");
   }
-  // Node and detail indices are 32-bit with npos reserved.
-  if (id_window_ >= npos) {
-    throw std::invalid_argument("order view: id_window is " + std::to_string(id_window_) +
-                                ", the limit is " + std::to_string(npos - 1));
-  }
+}
+
+partition_view& order_view::owned(std::int32_t partition) {
+  if (const auto it = partitions_.find(partition); it != partitions_.end()) return it->second;
+  assign_partition(partition);
+  return partitions_.find(partition)->second;
 }
 
 apply_result order_view::apply(const events::order_placed& order, const tracked_meta& meta) {
-  // One probe both recognises a duplicate and reserves the id's place. Erasing other ids below
-  // does not move elements of a flat map, so `slot` stays valid until it is filled in.
-  const auto [it, inserted] = index_.try_emplace(order.order_id, npos);
-  if (!inserted) {
-    if (meta.from == origin::live) {
-      ++counters_.duplicates;
-    }
-    return apply_result::duplicate;
-  }
-  std::uint32_t& slot = it->second;
-
-  partition_state& part = partitions_[meta.partition];
-  add_to(part.by_item, order.item, order.quantity);
-  add_to(part.by_user, order.user, order.quantity);
-
-  if (counters_.remembered == id_window_) {
-    // Only when id_window == max_orders can the oldest id still have detail.
-    if (nodes_[head_].detail != npos) {
-      ++counters_.evicted;
-    }
-    forget(head_);
-  }
-
-  std::uint32_t detail = npos;
-  if (max_orders_ > 0) {
-    if (counters_.tracked == max_orders_) {
-      evict_oldest_detail();
-    }
-    detail = allocate_detail();
-    // assign() into a reused slot keeps the strings' buffers: no allocation at steady state.
-    tracked_order& d = details_[detail];
-    d.order_id = order.order_id;
-    d.user.assign(order.user);
-    d.item.assign(order.item);
-    d.quantity = order.quantity;
-    d.partition = meta.partition;
-    d.offset = meta.offset;
-    d.received_at = meta.received_at;
-    d.traceparent.assign(meta.traceparent);
-    ++counters_.tracked;
-  }
-
-  const std::uint32_t n = allocate_node();
-  id_node& node = nodes_[n];
-  node.id = order.order_id;
-  node.partition = meta.partition;
-  node.detail = detail;
-  node.prev = tail_;
-  node.next = npos;
-  if (tail_ == npos) {
-    head_ = n;
-  } else {
-    nodes_[tail_].next = n;
-  }
-  tail_ = n;
-  if (detail != npos && first_detail_ == npos) {
-    first_detail_ = n;
-  }
-  slot = n;
-  ++counters_.remembered;
-
-  if (meta.from == origin::live) {
-    ++counters_.orders;
-  } else {
-    ++counters_.restored;
-  }
-  return apply_result::added;
+  return owned(meta.partition).apply(order, meta, counters_);
 }
 
 void order_view::assign_partition(std::int32_t partition) {
-  partitions_.try_emplace(partition);
+  if (partitions_.contains(partition)) return;
+  partitions_.emplace(partition, partition_view(partition, window_, 0));
+  share_budget();
+}
+
+void order_view::start_from(const partition_snapshot& snapshot) {
+  owned(snapshot.partition).start_from(snapshot);
+}
+
+std::optional<partition_snapshot> order_view::snapshot(std::int32_t partition,
+                                                       std::string topic) const {
+  const auto it = partitions_.find(partition);
+  if (it == partitions_.end()) return std::nullopt;
+  return it->second.snapshot(std::move(topic));
 }
 
 std::size_t order_view::drop_partition(std::int32_t partition) {
-  std::size_t dropped = 0;
-  for (std::uint32_t n = head_; n != npos;) {
-    const std::uint32_t next = nodes_[n].next;
-    if (nodes_[n].partition == partition) {
-      forget(n);
-      ++dropped;
-    }
-    n = next;
-  }
-  partitions_.erase(partition);
+  const auto it = partitions_.find(partition);
+  if (it == partitions_.end()) return 0;
+  const std::size_t dropped = it->second.remembered();
+  partitions_.erase(it);
+  share_budget();
   return dropped;
 }
 
+std::size_t order_view::details_per_partition() const noexcept {
+  return partitions_.empty() ? max_orders_ : max_orders_ / partitions_.size();
+}
+
+void order_view::share_budget() {
+  const std::size_t share = details_per_partition();
+  for (auto& [p, view] : partitions_)
+    view.set_max_details(share, counters_);
+}
+
 const tracked_order* order_view::find(const boost::uuids::uuid& order_id) const {
-  const auto it = index_.find(order_id);
-  if (it == index_.end()) {
-    return nullptr;
+  // A handful of partitions: asking each is cheaper than a second index to keep in step.
+  for (const auto& [p, view] : partitions_) {
+    if (const auto* d = view.find(order_id)) return d;
   }
-  const std::uint32_t detail = nodes_[it->second].detail;
-  return detail == npos ? nullptr : &details_[detail];
+  return nullptr;
+}
+
+bool order_view::contains(const boost::uuids::uuid& order_id) const {
+  for (const auto& [p, view] : partitions_) {
+    if (view.contains(order_id)) return true;
+  }
+  return false;
 }
 
 view_counters order_view::counters() const noexcept {
-  return counters_;
+  view_counters c = counters_;
+  c.tracked = 0;
+  c.remembered = 0;
+  for (const auto& [p, view] : partitions_) {
+    c.tracked += view.tracked();
+    c.remembered += view.remembered();
+  }
+  return c;
 }
 
 view_stats order_view::stats() const {
   view_stats s;
-  s.counters = counters_;
+  s.counters = counters();
   s.partitions.reserve(partitions_.size());
-  for (const auto& [partition, state] : partitions_) {
+  for (const auto& [partition, view] : partitions_) {
     s.partitions.push_back(partition);
-    sum_into(s.by_item, state.by_item);
-    sum_into(s.by_user, state.by_user);
+    sum_into(s.by_item, view.by_item());
+    sum_into(s.by_user, view.by_user());
   }
   std::sort(s.partitions.begin(), s.partitions.end());
   return s;
 }
 
-std::uint32_t order_view::allocate_node() {
-  if (free_nodes_ != npos) {
-    const std::uint32_t n = free_nodes_;
-    free_nodes_ = nodes_[n].next;
-    return n;
-  }
-  nodes_.emplace_back();
-  return static_cast<std::uint32_t>(nodes_.size() - 1);
-}
-
-std::uint32_t order_view::allocate_detail() {
-  if (!free_details_.empty()) {
-    const std::uint32_t d = free_details_.back();
-    free_details_.pop_back();
-    return d;
-  }
-  details_.emplace_back();
-  return static_cast<std::uint32_t>(details_.size() - 1);
-}
-
-void order_view::unlink(std::uint32_t n) {
-  id_node& node = nodes_[n];
-  if (node.prev == npos) {
-    head_ = node.next;
-  } else {
-    nodes_[node.prev].next = node.next;
-  }
-  if (node.next == npos) {
-    tail_ = node.prev;
-  } else {
-    nodes_[node.next].prev = node.prev;
-  }
-}
-
-void order_view::forget(std::uint32_t n) {
-  id_node& node = nodes_[n];
-  index_.erase(node.id);
-  if (node.detail != npos) {
-    free_details_.push_back(node.detail);
-    --counters_.tracked;
-    if (first_detail_ == n) {
-      first_detail_ = node.next;  // the nodes after it have detail too
-    }
-  }
-  unlink(n);
-  node.detail = npos;
-  node.prev = npos;
-  node.next = free_nodes_;
-  free_nodes_ = n;
-  --counters_.remembered;
-}
-
-void order_view::evict_oldest_detail() {
-  id_node& node = nodes_[first_detail_];
-  free_details_.push_back(node.detail);
-  node.detail = npos;
-  first_detail_ = node.next;
-  --counters_.tracked;
-  ++counters_.evicted;
-}
-
 json::value to_json(const tracked_order& order) {
   json::object o;
-  o.reserve(8);
+  o.reserve(9);
   o.emplace("order_id", uuid_text(order.order_id));
   o.emplace("user", order.user);
   o.emplace("item", order.item);
@@ -262,6 +145,7 @@ json::value to_json(const tracked_order& order) {
   o.emplace("partition", order.partition);
   o.emplace("offset", order.offset);
   o.emplace("received_at", rfc3339_utc_ms(order.received_at));
+  o.emplace("received_at_source", order.event_time ? "event" : "applied");
   if (!order.traceparent.empty()) {
     o.emplace("traceparent", order.traceparent);
   }

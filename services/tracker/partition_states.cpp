@@ -82,6 +82,11 @@ std::optional<std::int64_t> partition_states::dead_lettered(std::int32_t p, std:
   return storable(it->second);
 }
 
+bool partition_states::is_live(std::int32_t p) const {
+  const auto it = parts_.find(p);
+  return it != parts_.end() && it->second.ph == phase::live;
+}
+
 bool partition_states::all_live() const {
   for (const auto& [p, s] : parts_) {
     if (s.ph != phase::live) return false;

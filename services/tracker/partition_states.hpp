@@ -51,6 +51,8 @@ class partition_states {
   /// Whether `a` is the assignment of `p` that is still in place.
   bool current(std::int32_t p, assignment a) const;
   bool all_live() const;
+  /// Whether `p` is owned and past its restore.
+  bool is_live(std::int32_t p) const;
   std::vector<std::int32_t> not_live() const;
   /// Partitions waiting for the committed offset, or restoring, with their committed offset.
   std::int64_t committed_of(std::int32_t p) const;

@@ -14,12 +14,16 @@ std::optional<tracker_options> parse_tracker_options(int argc, const char* const
   cli.add("group-id", o.group_id, "KAFKA_GROUP_ID", "consumer group");
   cli.add("http-listen", o.http_listen, "HTTP_LISTEN", "HTTP API address, HOST:PORT");
   cli.add("dlq-topic", o.dlq_topic, "DLQ_TOPIC", "dead-letter topic (default: <topic>.dlq)");
+  cli.add("state-topic", o.state_topic, "STATE_TOPIC",
+          "compacted topic of partition snapshots (default: <topic>.tracker-state)");
   cli.add("shutdown-timeout-ms", shutdown_ms, "SHUTDOWN_TIMEOUT_MS",
           "on SIGTERM, how long to wait for the final commit and group exit");
   cli.add("max-orders", o.max_orders, "VIEW_MAX_ORDERS",
-          "orders whose detail GET /orders/{id} answers for (oldest evicted first)");
+          "orders whose detail GET /orders/{id} answers for, shared by the partitions owned "
+          "(oldest evicted first)");
   cli.add("dedup-window", o.id_window, "DEDUP_WINDOW",
-          "order ids remembered to recognise redelivered orders");
+          "offsets of a partition across which a redelivered order id is recognised; the same "
+          "on every member of the group");
   bool quiet = false;
   cli.add_switch("quiet-orders", quiet, "", "no line per order (counted in the summary instead)");
   if (cli.parse(argc, argv, env) == config::command_line::outcome::exit_success)
@@ -27,9 +31,9 @@ std::optional<tracker_options> parse_tracker_options(int argc, const char* const
   if (o.group_id.empty()) throw config::config_error("--group-id: must not be empty");
   if (shutdown_ms < 0) throw config::config_error("--shutdown-timeout-ms: must be >= 0");
   o.log_orders = !quiet;
-  if (o.max_orders == 0 && o.id_window == 0)
-    throw config::config_error("--max-orders and --dedup-window: not both 0");
+  if (o.id_window == 0) throw config::config_error("--dedup-window: must be at least 1");
   if (o.dlq_topic.empty()) o.dlq_topic = o.common.kafka.topic + ".dlq";
+  if (o.state_topic.empty()) o.state_topic = o.common.kafka.topic + ".tracker-state";
   o.shutdown_timeout = std::chrono::milliseconds(shutdown_ms);
   return o;
 }

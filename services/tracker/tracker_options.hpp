@@ -15,11 +15,14 @@ struct tracker_options {
   config::topic_options topic;
   std::string group_id{"order-tracker"};
   std::string http_listen{"0.0.0.0:8081"};
-  std::string dlq_topic;  ///< empty: "<topic>.dlq"
+  std::string dlq_topic;    ///< empty: "<topic>.dlq"
+  std::string state_topic;  ///< empty: "<topic>.tracker-state" (partition snapshots, compacted)
   std::chrono::milliseconds shutdown_timeout{10'000};
-  std::size_t max_orders = 50'000;  ///< orders whose detail the view keeps
-  std::size_t id_window = 100'000;  ///< order ids remembered to absorb redeliveries
-  bool log_orders = true;           ///< one info line per order, as the seed's consumer prints
+  std::size_t max_orders = 50'000;  ///< orders whose detail the view keeps, in all partitions
+  /// Offsets of a partition across which a redelivered order id is recognised; the same on every
+  /// member of the group, since totals and snapshots are counted with it.
+  std::size_t id_window = 50'000;
+  bool log_orders = true;  ///< one info line per order, as the seed's consumer prints
 };
 
 /// Parses argv and the environment. Empty when --help was printed. Throws config::config_error.

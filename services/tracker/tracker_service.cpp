@@ -19,6 +19,11 @@ constexpr std::chrono::milliseconds admin_timeout{10'000};
 // After a fatal dead-letter producer error: how long writes in flight get before the instance is
 // replaced (they are retried on the new one).
 constexpr std::chrono::milliseconds renew_flush_timeout{2000};
+// A snapshot lookup reads a few records: a broker that does not answer in this time is treated
+// like a missing snapshot (full replay), rather than keep the partition waiting.
+constexpr std::chrono::milliseconds snapshot_lookup_timeout{5000};
+// At stop, how long the last snapshots (written on revoke) get to reach the broker.
+constexpr std::chrono::milliseconds snapshot_flush_timeout{2000};
 
 std::string describe(const std::vector<kafka::topic_partition>& parts) {
   std::string out;
@@ -82,12 +87,14 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
               .on_error = [this](const boost::system::error_code& ec, std::string_view reason,
                                  bool fatal) { on_kafka_error(ec, reason, fatal); },
               .on_commit =
-                  [](const boost::system::error_code& ec,
-                     const std::vector<kafka::topic_partition>&) {
-                    if (ec) log::warn("tracker", "offset commit failed: {}", ec.message());
+                  [this](const boost::system::error_code& ec,
+                         const std::vector<kafka::topic_partition>& offsets) {
+                    on_offsets_committed(ec, offsets);
                   },
               .on_stats = [this](std::string_view json) { on_stats(json); },
           }),
+      snapshot_reader_(io, options_.common.kafka, options_.state_topic, options_.group_id),
+      snapshot_writer_(dlq_producer_, options_.state_topic, options_.group_id, metrics_),
       dead_letter_(
           io, dlq_producer_, options_.dlq_topic,
           [this](std::int32_t p, bool stuck) {
@@ -108,6 +115,8 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
              boost::asio::steady_timer(io)},
       dlq_topic_{kafka::make_topic_spec(options_.dlq_topic, options_.topic),
                  boost::asio::steady_timer(io)},
+      state_topic_{kafka::make_topic_spec(options_.state_topic, options_.topic),
+                   boost::asio::steady_timer(io)},
       dead_lettered_(metrics_.counter("tracker_dead_lettered_total",
                                       "Poison messages written to the dead-letter topic")),
       rebalances_(
@@ -122,7 +131,15 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
                              observability::exponential_buckets(0.0001, 1.2, 60))),
       dlq_renewals_(
           metrics_.counter("kafka_producer_renewals_total",
-                           "Dead-letter producer instances replaced after a fatal error")) {
+                           "Dead-letter producer instances replaced after a fatal error")),
+      snapshot_fallbacks_(metrics_.counter(
+          "tracker_snapshot_fallbacks_total",
+          "Restores that read the partition from its log start because its snapshot was missing, "
+          "unreadable or inconsistent")),
+      snapshot_restores_(metrics_.counter("tracker_snapshot_restores_total",
+                                          "Restores that started from a partition snapshot")) {
+  // One record per key is all a lookup needs; the state partition of partition p holds p's.
+  state_topic_.spec.configs.emplace_back("cleanup.policy", "compact");
   const auto counter_of = [this](std::string_view name, std::string_view help, auto field) {
     metrics_.gauge_callback(name, help,
                             [this, field] { return static_cast<double>(view_.counters().*field); });
@@ -172,6 +189,7 @@ void tracker_service::start() {
   // service has: the consumer side makes sure of it too.
   ensure_topic(topic_);
   ensure_topic(dlq_topic_);
+  ensure_topic(state_topic_);
   if (const auto ec = consumer_.subscribe({options_.common.kafka.topic})) {
     log::error("tracker", "cannot subscribe to {}: {}", options_.common.kafka.topic, ec.message());
     exit_code_ = 1;
@@ -206,9 +224,13 @@ void tracker_service::on_message(kafka::message&& m) {
     case partition_states::route::restore:
       // Processed (and counted, logged, dead-lettered) before this instance took over.
       if (events::decode(m.payload(), decoded_)) {
-        view_.apply(decoded_,
-                    {p, m.offset(), batch_now(),
-                     m.header("traceparent").value_or(std::string_view{}), origin::restore});
+        const auto created_ms = m.timestamp_ms();
+        view_.apply(decoded_, {p, m.offset(),
+                               created_ms > 0 ? std::chrono::system_clock::time_point(
+                                                    std::chrono::milliseconds(created_ms))
+                                              : batch_now(),
+                               m.header("traceparent").value_or(std::string_view{}),
+                               origin::restore, created_ms > 0});
       }
       if (partitions_.committed_of(p) == m.offset() + 1) {
         log::info("tracker", "partition {} restored up to offset {}", p, m.offset() + 1);
@@ -240,8 +262,14 @@ void tracker_service::process_live(kafka::message&& m) {
   const auto& order = decoded_;
   const auto trace = m.header("traceparent").value_or(std::string_view{});
   const auto now = batch_now();
-  const auto result = view_.apply(order, {p, offset, now, trace, origin::live});
-  if (const auto created_ms = m.timestamp_ms(); created_ms > 0 && result == apply_result::added) {
+  const auto created_ms = m.timestamp_ms();
+  // The event's own time, so that a restore elsewhere gives the order the same received_at.
+  const auto received =
+      created_ms > 0 ? std::chrono::system_clock::time_point(std::chrono::milliseconds(created_ms))
+                     : now;
+  const auto result =
+      view_.apply(order, {p, offset, received, trace, origin::live, created_ms > 0});
+  if (created_ms > 0 && result == apply_result::added) {
     const auto now_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
     end_to_end_.observe(static_cast<double>(now_ms - created_ms) / 1000.0);
@@ -327,17 +355,17 @@ void tracker_service::on_committed(const lookup& asked,
     // Revoked, or revoked and assigned again, while the lookup was on its way: the answer is
     // stale, and the lookup made for the current assignment (if any) decides.
     if (c.topic != options_.common.kafka.topic || it == asked.end() ||
-        !partitions_.committed_known(c.partition, it->second, committed)) {
+        !partitions_.current(c.partition, it->second)) {
       continue;
     }
     if (committed > 0) {
-      log::info("tracker", "partition {}: restoring the view from offsets below {}", c.partition,
-                committed);
-      if (const auto w = consumer_.cached_watermarks(c.topic, c.partition))
-        partitions_.log_start(c.partition, w->first);
-    } else {
-      log::info("tracker", "partition {}: nothing committed, every order is new", c.partition);
+      // Where the restore starts depends on the partition's snapshot: it stays on hold until
+      // the lookup answers, and start_restore() records the committed offset.
+      read_snapshot(c.partition, it->second, committed);
+      continue;
     }
+    if (!partitions_.committed_known(c.partition, it->second, committed)) continue;
+    log::info("tracker", "partition {}: nothing committed, every order is new", c.partition);
     if (auto held = held_.extract(c.partition)) {
       for (auto& m : held.mapped())
         on_message(std::move(m));
@@ -347,9 +375,76 @@ void tracker_service::on_committed(const lookup& asked,
   consumer_.resume(resume);
 }
 
+void tracker_service::read_snapshot(std::int32_t p, partition_states::assignment a,
+                                    std::int64_t committed) {
+  snapshot_reader_.read(p, snapshot_lookup_timeout,
+                        [this, p, a, committed](const snapshot_lookup& found) {
+                          on_snapshot(p, a, committed, found);
+                        });
+}
+
+void tracker_service::on_snapshot(std::int32_t p, partition_states::assignment a,
+                                  std::int64_t committed, const snapshot_lookup& found) {
+  if (stopping_ || !partitions_.current(p, a)) return;
+  const auto plan = plan_restore(found, options_.common.kafka.topic, p, committed, view_.window());
+  if (!plan.fallback.empty()) {
+    snapshot_fallbacks_.inc();
+    log::warn("tracker", "partition {}: {}; restoring from the log start instead", p,
+              plan.fallback);
+  }
+  start_restore(p, a, committed, plan);
+}
+
+void tracker_service::start_restore(std::int32_t p, partition_states::assignment a,
+                                    std::int64_t committed, const restore_plan& plan) {
+  if (!partitions_.committed_known(p, a, committed)) return;
+  const auto& topic = options_.common.kafka.topic;
+  if (plan.start) {
+    snapshot_restores_.inc();
+    view_.start_from(*plan.start);
+    log::info("tracker",
+              "partition {}: restoring from the snapshot at offset {}, reading offsets {} to {}", p,
+              plan.start->offset, plan.read_from, committed);
+  } else {
+    log::info("tracker", "partition {}: restoring the view from offsets below {}", p, committed);
+  }
+  if (plan.read_from > 0) {
+    // Whatever was fetched from the log start before is not handed out after the seek.
+    held_.erase(p);
+    consumer_.seek({{topic, p, plan.read_from}});
+  } else if (auto held = held_.extract(p)) {
+    for (auto& m : held.mapped())
+      on_message(std::move(m));
+  }
+  const auto w = consumer_.cached_watermarks(topic, p);
+  partitions_.log_start(p, std::max(plan.read_from, w ? w->first : 0));
+  consumer_.resume({{topic, p}});
+}
+
+void tracker_service::on_offsets_committed(const boost::system::error_code& ec,
+                                           const std::vector<kafka::topic_partition>& offsets) {
+  if (ec) return log::warn("tracker", "offset commit failed: {}", ec.message());
+  // Written once the commit is confirmed: a snapshot is then at or ahead of the committed
+  // offset, and either way a restore from it gives the totals a full replay gives.
+  for (const auto& c : offsets) {
+    if (c.topic != options_.common.kafka.topic || c.offset < 0 || !partitions_.owns(c.partition))
+      continue;
+    if (!partitions_.is_live(c.partition)) continue;
+    if (auto s = view_.snapshot(c.partition, options_.common.kafka.topic))
+      snapshot_writer_.write(*s);
+  }
+}
+
 void tracker_service::on_revoked(const std::vector<kafka::topic_partition>& parts, bool lost) {
   rebalances_.inc();
   for (const auto& p : parts) {
+    // The next owner restores from here. A lost partition may have moved on elsewhere already.
+    if (!lost && partitions_.is_live(p.partition)) {
+      if (auto s = view_.snapshot(p.partition, options_.common.kafka.topic))
+        snapshot_writer_.write(*s);
+    }
+    snapshot_writer_.forget(p.partition);
+    snapshot_reader_.cancel(p.partition);
     partitions_.revoked(p.partition);
     view_.drop_partition(p.partition);
     held_.erase(p.partition);
@@ -398,7 +493,7 @@ void tracker_service::renew_dlq_producer() {
       log::info("kafka", "dead-letter producer renewed ({} writes were left without a report)",
                 unfinished);
       // detach() dropped the requests in flight unanswered.
-      for (auto* t : {&topic_, &dlq_topic_}) {
+      for (auto* t : {&topic_, &dlq_topic_, &state_topic_}) {
         if (t->in_flight) ensure_topic(*t);
       }
     });
@@ -468,6 +563,8 @@ void tracker_service::shutdown(std::string_view why) {
   tick_timer_.cancel();
   topic_.retry.cancel();
   dlq_topic_.retry.cancel();
+  state_topic_.retry.cancel();
+  snapshot_reader_.stop();
   dead_letter_.stop();
   http_drained_ = false;
   http_->shutdown([this] {
@@ -487,7 +584,9 @@ void tracker_service::maybe_finish() {
   log::info("tracker", "stopped: processed {}, duplicates {}, dead-lettered {}, restored {}",
             c.orders, c.duplicates, dead_lettered_.value(), c.restored);
   admin_.stop();
-  dlq_producer_.stop();
+  // The snapshots written on revoke get a short while to reach the broker.
+  dlq_producer_.flush(std::min(snapshot_flush_timeout, options_.shutdown_timeout),
+                      [this](std::size_t) { dlq_producer_.stop(); });
 }
 
 }  // namespace order_tracker::tracker

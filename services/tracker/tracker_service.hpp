@@ -21,6 +21,8 @@
 #include "services/tracker/dead_letter.hpp"
 #include "services/tracker/order_view.hpp"
 #include "services/tracker/partition_states.hpp"
+#include "services/tracker/snapshot_reader.hpp"
+#include "services/tracker/snapshot_writer.hpp"
 #include "services/tracker/tracker_api.hpp"
 #include "services/tracker/tracker_options.hpp"
 
@@ -52,6 +54,13 @@ class tracker_service {
   void on_revoked(const std::vector<kafka::topic_partition>& parts, bool lost);
   void fetch_committed(lookup asked);
   void on_committed(const lookup& asked, const std::vector<kafka::topic_partition>& offsets);
+  void read_snapshot(std::int32_t p, partition_states::assignment a, std::int64_t committed);
+  void on_snapshot(std::int32_t p, partition_states::assignment a, std::int64_t committed,
+                   const snapshot_lookup& found);
+  void start_restore(std::int32_t p, partition_states::assignment a, std::int64_t committed,
+                     const restore_plan& plan);
+  void on_offsets_committed(const boost::system::error_code& ec,
+                            const std::vector<kafka::topic_partition>& offsets);
   void on_kafka_error(const boost::system::error_code& ec, std::string_view reason, bool fatal);
   void on_dlq_error(const boost::system::error_code& ec, std::string_view reason, bool fatal);
   void renew_dlq_producer();
@@ -88,6 +97,9 @@ class tracker_service {
   kafka::admin admin_;
   /// Before the messages below: they must be destroyed before the client they came from.
   kafka::consumer consumer_;
+  /// Snapshots of the partitions' totals, read on assignment and written on commit.
+  snapshot_reader snapshot_reader_;
+  snapshot_writer snapshot_writer_;
   /// Messages that arrived before their partition's committed offset was known.
   std::map<std::int32_t, std::vector<kafka::message>> held_;
   dead_letter dead_letter_;
@@ -99,6 +111,7 @@ class tracker_service {
   /// The topic consumed (the seed's producer does not create it) and the dead-letter topic.
   ensured_topic topic_;
   ensured_topic dlq_topic_;
+  ensured_topic state_topic_;
   std::chrono::steady_clock::time_point last_summary_{};
   std::uint64_t orders_at_last_summary_ = 0;
   observability::counter& dead_lettered_;
@@ -106,6 +119,8 @@ class tracker_service {
   observability::counter& invalid_;
   observability::histogram& end_to_end_;
   observability::counter& dlq_renewals_;
+  observability::counter& snapshot_fallbacks_;
+  observability::counter& snapshot_restores_;
 };
 
 }  // namespace order_tracker::tracker
