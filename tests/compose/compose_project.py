@@ -197,7 +197,7 @@ def wait_healthy(project, services, started, timeout, up=None):
             return done
         if time.monotonic() > deadline:
             raise Failure(f"not healthy after {timeout} s: {pending}")
-        time.sleep(0.5)
+        time.sleep(1)
 
 
 def http(method, url, body=None, headers=None, timeout=10):
