@@ -55,6 +55,16 @@ def log(msg):
 
 
 # ---------------------------------------------------------------- processes and measurements
+def start_broker(kdir):
+    """A fresh one-node broker on free loopback ports (deploy/local/kafka.sh); its bootstrap."""
+    port = free_port(pair=True)
+    ks = subprocess.run([KAFKA_SH, "start", "--fresh", "--port", str(port), "--dir", kdir],
+                        capture_output=True, text=True)
+    if ks.returncode != 0:
+        sys.exit(f"broker did not start: {ks.stdout[-1000:]}{ks.stderr[-1000:]}")
+    return ks.stdout.strip().splitlines()[-1]
+
+
 def free_port(pair=False):
     for _ in range(200):
         p = random.randint(20000, 32000)  # below the ephemeral range (32768+)
@@ -764,12 +774,7 @@ def main():
                    "wrk_seconds": WRK_D, "steady_seconds": STEADY_S, "steady_rate": STEADY_RATE,
                    "topic": "3 partitions, replication 1 (growth: 1/3/12)"}
     log(f"temp dir {TMP}; {N} orders per run; load {R['load_avg_start']}")
-    port = free_port(pair=True)
-    ks = subprocess.run([KAFKA_SH, "start", "--fresh", "--port", str(port), "--dir", KDIR],
-                        capture_output=True, text=True)
-    if ks.returncode != 0:
-        sys.exit(f"broker did not start: {ks.stdout[-1000:]}{ks.stderr[-1000:]}")
-    BOOT = ks.stdout.strip().splitlines()[-1]
+    BOOT = start_broker(KDIR)
     log(f"broker {BOOT}")
     ADMIN = AdminClient({"bootstrap.servers": BOOT})
     lines = os.path.join(TMP, "orders.lines")

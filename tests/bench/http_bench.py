@@ -230,12 +230,7 @@ def main():
     KDIR = os.path.join(TMP, "kafka")
     fds = raise_fd_limit()
     R = {"load_avg_start": os.getloadavg(), "fd_limit": fds}
-    port = free_port(pair=True)
-    ks = subprocess.run([KAFKA_SH, "start", "--fresh", "--port", str(port), "--dir", KDIR],
-                        capture_output=True, text=True)
-    if ks.returncode != 0:
-        sys.exit(f"broker did not start: {ks.stdout[-1000:]}{ks.stderr[-1000:]}")
-    BOOT = ks.stdout.strip().splitlines()[-1]
+    BOOT = b.start_broker(KDIR)
     log(f"broker {BOOT}, temp dir {TMP}")
     pid = subprocess.run([KAFKA_SH, "pid", "0", "--dir", KDIR], capture_output=True, text=True)
     BROKER_PID = int(pid.stdout.strip()) if pid.returncode == 0 else 0
