@@ -255,13 +255,18 @@ BOOST_AUTO_TEST_CASE(a_tracker_killed_mid_stream_loses_nothing_and_its_successor
   const auto delivered = topic_keys(topic);
   BOOST_TEST(delivered.size() == static_cast<std::size_t>(count) + 1);  // + create_topic's
 
-  // The view counts every order of the topic once: restored (committed before the crash) or
-  // processed live by the successor (including what the first one did not commit).
+  // The view counts every order of the topic once: restored (committed before the crash),
+  // processed live by the successor (including what the first one did not commit), or, when the
+  // first one's last snapshot got past its last commit, redelivered to the successor and known
+  // from that snapshot (counted as a duplicate). The ids are unique, so no other duplicate exists.
+  const auto seen = [](const json::value& s) {
+    return uint_field(s, "orders") + uint_field(s, "restored") + uint_field(s, "duplicates");
+  };
   json::value stats;
   const bool complete = eventually(
       [&] {
         stats = second.stats();
-        return uint_field(stats, "orders") + uint_field(stats, "restored") >= delivered.size();
+        return seen(stats) >= delivered.size();
       },
       60s);
   BOOST_TEST_INFO(second.output());
@@ -269,7 +274,7 @@ BOOST_AUTO_TEST_CASE(a_tracker_killed_mid_stream_loses_nothing_and_its_successor
   std::this_thread::sleep_for(1s);  // anything counted twice would show up by now
   stats = second.stats();
   BOOST_TEST_MESSAGE("after the crash: " << json::serialize(stats));
-  BOOST_TEST(uint_field(stats, "orders") + uint_field(stats, "restored") == delivered.size());
+  BOOST_TEST(seen(stats) == delivered.size());
   BOOST_TEST(uint_field(stats, "restored") > 0U);
   BOOST_TEST(orders_by_item(stats) == delivered.size());
   BOOST_TEST(owned_partitions(stats) == (std::set<std::int64_t>{0, 1, 2}));
