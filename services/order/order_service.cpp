@@ -29,6 +29,10 @@ std::vector<config::property> producer_defaults(const order_options& o) {
       // Java clients place keys with murmur2; so do we, so an order lands where they would put it.
       {"partitioner", "murmur2_random"},
       {"linger.ms", "5"},
+      // Each 201 waits for a produce round trip: Nagle's algorithm holding a small produce
+      // request back until the previous one is acknowledged (delayed ACKs on the broker's side)
+      // added tens of milliseconds (BENCHMARKS.md, "linger.ms and Nagle").
+      {"socket.nagle.disable", "true"},
       // Readiness follows broker state from the statistics, so they come often.
       {"statistics.interval.ms", "1000"},
       {"reconnect.backoff.max.ms", "2000"},

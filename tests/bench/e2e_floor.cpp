@@ -4,7 +4,8 @@
 // The consumer assigns every partition of the topic at its current high watermark (no group
 // join), waits a second so its fetch is in flight, then the producer sends --count orders at a
 // fixed --rate (evenly spaced, absolute schedule), with the Order service's producer settings
-// (enable.idempotence=true, acks=all, partitioner=murmur2_random, linger.ms from --linger; the
+// (enable.idempotence=true, acks=all, partitioner=murmur2_random, socket.nagle.disable=true,
+// linger.ms from --linger; the
 // service's default is 5). The consumer measures now_ms - message timestamp (CreateTime, ms) for
 // each message, exactly as the Tracker does, and counts it into the Tracker's histogram buckets
 // (0.1 ms x 1.2^k, 60 buckets); quantiles are interpolated as PromQL's histogram_quantile does,
@@ -173,6 +174,7 @@ int main(int argc, char** argv) {
   set(pconf, "enable.idempotence", "true");
   set(pconf, "acks", "all");
   set(pconf, "partitioner", "murmur2_random");
+  set(pconf, "socket.nagle.disable", "true");
   set(pconf, "linger.ms", linger.c_str());
   rd_kafka_conf_set_dr_msg_cb(pconf, dr_cb);
   rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof err);

@@ -305,7 +305,7 @@ def write(R, root):
       "`tracker_end_to_end_latency_seconds` (difference of `/metrics` before and after the run; "
       "quantiles interpolated as PromQL's `histogram_quantile`). The floor, "
       "`tests/bench/e2e_floor.cpp` (`bench_e2e_floor`), is a bare librdkafka producer (same "
-      "delivery settings as the Order service: idempotent, acks=all, murmur2_random) and consumer "
+      "delivery settings as the Order service: idempotent, acks=all, murmur2_random, Nagle off) and consumer "
       "in one process, measuring and bucketing exactly as the Tracker does. Both clocks are in whole "
       "milliseconds (the Kafka timestamp has ms resolution), so figures below ~2 ms are quantised.")
     a("")
