@@ -42,14 +42,16 @@ apply_result partition_view::apply(const events::order_placed& order, const trac
     if (ring_size_ == ring_.size()) {
       // Linearise into a ring twice the size: happens only while the window fills up.
       std::vector<sighting> grown;
-      grown.reserve(std::max<std::size_t>(16, ring_.size() * 2));
+      // A power of two, so that positions wrap with a mask rather than a division.
+      const std::size_t capacity = std::max<std::size_t>(16, ring_.size() * 2);
+      grown.reserve(capacity);
       for (std::size_t i = 0; i < ring_size_; ++i)
-        grown.push_back(ring_[(ring_head_ + i) % ring_.size()]);
-      grown.resize(grown.capacity());
+        grown.push_back(ring_[(ring_head_ + i) & (ring_.size() - 1)]);
+      grown.resize(capacity);
       ring_ = std::move(grown);
       ring_head_ = 0;
     }
-    ring_[(ring_head_ + ring_size_) % ring_.size()] = {order.order_id, o};
+    ring_[(ring_head_ + ring_size_) & (ring_.size() - 1)] = {order.order_id, o};
     ++ring_size_;
   }
   if (!inserted) {
@@ -77,7 +79,7 @@ void partition_view::forget_before(std::int64_t offset) {
     // Seen again since: a later sighting in the ring keeps it.
     if (const auto it = index_.find(s.id); it != index_.end() && it->second.offset == s.offset)
       index_.erase(it);
-    ring_head_ = (ring_head_ + 1) % ring_.size();
+    ring_head_ = (ring_head_ + 1) & (ring_.size() - 1);
     --ring_size_;
   }
 }
@@ -93,7 +95,7 @@ void partition_view::keep_detail(const events::order_placed& order, const tracke
     slot = next_detail_;
     ++counters.evicted;
   }
-  next_detail_ = (slot + 1) % max_details_;
+  next_detail_ = slot + 1 == max_details_ ? 0 : slot + 1;
   // assign() into a reused slot keeps the strings' buffers: no allocation at steady state.
   tracked_order& d = details_[slot];
   d.order_id = order.order_id;

@@ -107,7 +107,8 @@ class partition_view {
   std::int64_t covered_until_ = 0;  ///< offsets below are in the totals already (snapshot)
 
   boost::unordered_flat_map<boost::uuids::uuid, seen, uuid_hash> index_;
-  /// A ring of sightings, oldest at ring_head_; grows by doubling up to window + 1 entries.
+  /// A ring of sightings, oldest at ring_head_; its size a power of two, grown by doubling while
+  /// the window fills (up to the first power of two above window + 1 entries).
   std::vector<sighting> ring_;
   std::size_t ring_head_ = 0;
   std::size_t ring_size_ = 0;
