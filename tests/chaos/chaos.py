@@ -24,9 +24,11 @@ import scenarios_brokers  # noqa: E402
 import scenarios_group  # noqa: E402
 import scenarios_input  # noqa: E402
 import scenarios_services  # noqa: E402
+import scenarios_snapshots  # noqa: E402
 
 SCENARIOS = {}
-for module in (scenarios_services, scenarios_brokers, scenarios_input, scenarios_group):
+for module in (scenarios_services, scenarios_brokers, scenarios_input, scenarios_group,
+               scenarios_snapshots):
     SCENARIOS.update(module.SCENARIOS)
 try:
     import hostile  # noqa: E402
