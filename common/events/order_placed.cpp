@@ -551,6 +551,55 @@ void append_uuid(std::string& out, const boost::uuids::uuid& id) {
   out.append(text.data(), text.size());
 }
 
+// The exact text encode() writes, when neither text needs an escape:
+//   {"order_id":"<uuid>","user":"<text>","item":"<text>","quantity":<n>,"schema_version":1}
+// That is nearly every message on the topic, and a straight scan recognises it for a fraction of
+// the general tokeniser's cost. It accepts only what the general decoder accepts with the same
+// result (valid JSON, the same fields, the same checks); anything else, valid or not, returns
+// false and goes to the general decoder, which gives the order or the precise error.
+bool decode_canonical(std::string_view p, order_placed& order) noexcept {
+  std::size_t i = 0;
+  const auto literal = [&](std::string_view text) {
+    if (p.substr(i, text.size()) != text) return false;
+    i += text.size();
+    return true;
+  };
+  // Unescaped text up to its closing quote: no control character, valid UTF-8, 1 to
+  // max_text_bytes bytes (a longer text is not an order: the general decoder says why).
+  const auto text = [&](std::string& out) {
+    const std::size_t start = i;
+    const std::size_t limit = std::min(p.size(), start + max_text_bytes + 1);
+    while (i < limit && p[i] != '"') {
+      const auto c = static_cast<unsigned char>(p[i]);
+      if (c < 0x20 || c == '\\') return false;
+      ++i;
+    }
+    if (i == limit || i == start) return false;
+    const std::string_view t = p.substr(start, i - start);
+    if (!is_valid_utf8(t)) return false;
+    out.assign(t);
+    ++i;
+    return true;
+  };
+  if (!literal(R"({"order_id":")") || p.size() < i + 36 ||
+      !parse_uuid(p.substr(i, 36), order.order_id) || order.order_id.is_nil()) {
+    return false;
+  }
+  i += 36;
+  if (!literal(R"(","user":")") || !text(order.user) || !literal(R"(,"item":")") ||
+      !text(order.item) || !literal(R"(,"quantity":)")) {
+    return false;
+  }
+  // 1 to max_quantity as to_chars writes it: no sign, no leading zero, at most 7 digits.
+  std::int64_t quantity = 0;
+  const std::size_t digits_start = i;
+  while (i < p.size() && i - digits_start < 8 && p[i] >= '0' && p[i] <= '9')
+    quantity = quantity * 10 + (p[i++] - '0');
+  if (i == digits_start || p[digits_start] == '0' || quantity > max_quantity) return false;
+  order.quantity = quantity;
+  return p.substr(i) == R"(,"schema_version":1})";
+}
+
 }  // namespace
 
 const boost::system::error_category& decode_category() noexcept {
@@ -607,6 +656,7 @@ boost::system::result<void, decode_error> validate(const order_placed& order) {
 boost::system::result<void, decode_error> decode(std::string_view payload,
                                                  order_placed& order) noexcept {
   try {
+    if (decode_canonical(payload, order)) return {};
     return decode_payload(payload, order);
   } catch (const std::exception& e) {
     // Only allocation failures reach here; a consumer loop must get a value, not an exception.
@@ -621,6 +671,23 @@ boost::system::result<order_placed, decode_error> decode(std::string_view payloa
   }
   return order;
 }
+
+namespace detail {
+
+bool decode_canonical_form(std::string_view payload, order_placed& order) noexcept {
+  return decode_canonical(payload, order);
+}
+
+boost::system::result<void, decode_error> decode_general(std::string_view payload,
+                                                         order_placed& order) noexcept {
+  try {
+    return decode_payload(payload, order);
+  } catch (const std::exception& e) {
+    return last_resort(e);
+  }
+}
+
+}  // namespace detail
 
 std::array<char, 36> uuid_chars(const boost::uuids::uuid& id) noexcept {
   static constexpr char hex[] = "0123456789abcdef";

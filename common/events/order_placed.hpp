@@ -76,6 +76,15 @@ boost::system::result<order_placed, decode_error> decode(std::string_view payloa
 boost::system::result<void, decode_error> decode(std::string_view payload,
                                                  order_placed& order) noexcept;
 
+/// The two ways decode() takes, for the tests that prove them equal: the straight scan of the
+/// exact text encode() writes (false: not that text, `order` unspecified), and the general decoder
+/// that handles any payload.
+namespace detail {
+bool decode_canonical_form(std::string_view payload, order_placed& order) noexcept;
+boost::system::result<void, decode_error> decode_general(std::string_view payload,
+                                                         order_placed& order) noexcept;
+}  // namespace detail
+
 /// The canonical text of an order id (lowercase 8-4-4-4-12), without allocating.
 std::array<char, 36> uuid_chars(const boost::uuids::uuid& id) noexcept;
 

@@ -16,6 +16,15 @@ using order_tracker::fuzz::require;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view payload(reinterpret_cast<const char*>(data), size);
   const auto decoded = events::decode(payload);
+  // decode() takes a straight scan for the exact text encode() writes: what it accepts, the
+  // general decoder must accept and read the same way.
+  events::order_placed scanned;
+  if (events::detail::decode_canonical_form(payload, scanned)) {
+    events::order_placed general;
+    require(events::detail::decode_general(payload, general).has_value(),
+            "the general decoder accepts what the straight scan accepts");
+    require(general == scanned, "the straight scan reads what the general decoder reads");
+  }
   if (!decoded) {
     // The Tracker logs this and puts it in the dead-letter headers, so every failure must have one
     // of the documented codes and a message that starts with its token.

@@ -799,3 +799,107 @@ BOOST_AUTO_TEST_CASE(agrees_with_decode_for_mutations_of_a_valid_payload_in_one_
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// decode() first tries a straight scan of the exact text encode() writes, then the general
+// decoder. The scan must never accept what the general decoder would refuse or read differently.
+BOOST_AUTO_TEST_SUITE(canonical_form)
+
+BOOST_AUTO_TEST_CASE(what_encode_writes_without_escapes_takes_the_straight_scan) {
+  const std::vector<events::order_placed> orders = {
+      sample_order(),
+      {uuid_of("ffffffff-ffff-ffff-ffff-ffffffffffff"), "Jos\xc3\xa9 M\xc3\xbcller",
+       "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xf0\x9f\x91\x9f", 1},
+      {uuid_of(valid_id), std::string(events::max_text_bytes, 'u'), "\x7f", events::max_quantity},
+  };
+  for (const auto& order : orders) {
+    const std::string wire = events::encode(order);
+    BOOST_TEST_CONTEXT("payload: " << wire) {
+      events::order_placed scanned;
+      BOOST_TEST_REQUIRE(events::detail::decode_canonical_form(wire, scanned));
+      BOOST_TEST((scanned == order));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(anything_else_goes_to_the_general_decoder) {
+  const std::string canonical = events::encode(sample_order());
+  const std::string id(valid_id);
+  const std::vector<std::string> others = {
+      // Escaped text, as encode() writes a quote; the seed's spacing; another field order.
+      events::encode({uuid_of(valid_id), R"(say "hi")", "Shoes", 2}),
+      R"({"order_id": ")" + id + R"(", "user": "John Doe", "item": "Shoes", "quantity": 2})",
+      R"({"user":"John Doe","order_id":")" + id +
+          R"(","item":"Shoes","quantity":2,"schema_version":1})",
+      // Valid orders in a form encode() never writes.
+      R"({"order_id":")" + id + R"(","user":"John Doe","item":"Shoes","quantity":2})",
+      R"({"order_id":")" + id +
+          R"(","user":"John Doe","item":"Shoes","quantity":2,"schema_version":1,"x":0})",
+      // Not orders: each must get the general decoder's precise error.
+      R"({"order_id":")" + id +
+          R"(","user":"John Doe","item":"Shoes","quantity":02,"schema_version":1})",
+      R"({"order_id":")" + id +
+          R"(","user":"John Doe","item":"Shoes","quantity":0,"schema_version":1})",
+      R"({"order_id":")" + id +
+          R"(","user":"John Doe","item":"Shoes","quantity":1000001,"schema_version":1})",
+      R"({"order_id":")" + id + R"(","user":"","item":"Shoes","quantity":2,"schema_version":1})",
+      R"({"order_id":"00000000-0000-0000-0000-000000000000","user":"a","item":"b","quantity":2,"schema_version":1})",
+      R"({"order_id":")" + id + R"(","user":")" + std::string(events::max_text_bytes + 1, 'u') +
+          R"(","item":"Shoes","quantity":2,"schema_version":1})",
+      canonical + " ",
+      canonical.substr(0, canonical.size() - 1),
+      "{\"order_id\":\"" + id +
+          "\",\"user\":\"a\xc0\xaf\",\"item\":\"b\",\"quantity\":2,\"schema_version\":1}",
+      "{\"order_id\":\"" + id +
+          "\",\"user\":\"a\tb\",\"item\":\"b\",\"quantity\":2,\"schema_version\":1}",
+  };
+  for (const auto& payload : others) {
+    BOOST_TEST_CONTEXT("payload: " << payload) {
+      events::order_placed scanned;
+      BOOST_TEST(!events::detail::decode_canonical_form(payload, scanned));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_scan_accepts_only_what_the_general_decoder_reads_the_same_way) {
+  // Every single-byte change of canonical payloads, at every position, to bytes that matter to
+  // the scan; then decode(), which takes either way, against the general decoder alone.
+  const std::vector<events::order_placed> orders = {
+      sample_order(),
+      {uuid_of(valid_id), "Jos\xc3\xa9", "\xf0\x9f\x91\x9f", 999999},
+  };
+  const std::string bytes = "\"\\\x00\x1f 0129aAf-,:{}\x7f\x80\xbf\xc3\xe6\xf0\xff"s;
+  std::size_t scanned_count = 0;
+  for (const auto& order : orders) {
+    const std::string wire = events::encode(order);
+    for (std::size_t pos = 0; pos < wire.size(); ++pos) {
+      for (const char b : bytes) {
+        std::string mutated = wire;
+        mutated[pos] = b;
+        events::order_placed scanned;
+        events::order_placed general;
+        const bool took_scan = events::detail::decode_canonical_form(mutated, scanned);
+        const auto reference = events::detail::decode_general(mutated, general);
+        events::order_placed via_decode;
+        const auto result = events::decode(mutated, via_decode);
+        BOOST_TEST_CONTEXT("payload: " << mutated) {
+          if (took_scan) {
+            ++scanned_count;
+            BOOST_TEST_REQUIRE(reference.has_value());
+            BOOST_TEST((scanned == general));
+          }
+          BOOST_TEST_REQUIRE(result.has_value() == reference.has_value());
+          if (reference.has_value()) {
+            BOOST_TEST((via_decode == general));
+          } else {
+            BOOST_TEST(result.error().code == reference.error().code);
+            BOOST_TEST(result.error().detail == reference.error().detail);
+          }
+        }
+      }
+    }
+  }
+  BOOST_TEST_MESSAGE(scanned_count << " mutations took the straight scan");
+  BOOST_TEST(scanned_count > 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
