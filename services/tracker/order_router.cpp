@@ -67,29 +67,9 @@ void order_router::find(std::string_view id, std::int32_t partition, local_answe
   // Each answer moves the search on; it ends with exactly one response to the client.
   const auto step = [this](const std::shared_ptr<order_search>& s, const auto& self_ref) -> void {
     if (s->answered) return;
-    if (const auto outcome = s->route.outcome()) {
-      s->answered = true;
-      switch (outcome->what) {
-        case route_outcome::kind::found:
-          if (s->found.count(instance_header) == 0)
-            s->found.set(instance_header, outcome->instance);
-          return s->respond(std::move(s->found));
-        case route_outcome::kind::absent: {
-          auto res = http::json_error(bh::status::not_found,
-                                      "no such order on any partition of the group", "order_id");
-          res.set(instance_header, self_);
-          return s->respond(std::move(res));
-        }
-        case route_outcome::kind::unavailable: {
-          if (outcome->reason != "owner_unavailable") owners_.refresh_soon();
-          auto res = unavailable(outcome->reason, outcome->detail);
-          res.set(instance_header, self_);
-          return s->respond(std::move(res));
-        }
-      }
-      return;
-    }
-    for (const auto& instance : s->route.next()) {
+    // Ask whoever is next; only once nobody is left to ask or awaited is the outcome known.
+    const auto ask = s->route.next();
+    for (const auto& instance : ask) {
       http::get(io_, instance, s->target, {{std::string(forwarded_header), self_}}, timeout_,
                 [s, instance, self_ref](http::client_result&& r) {
                   const auto answer = classify(r);
@@ -104,6 +84,27 @@ void order_router::find(std::string_view id, std::int32_t partition, local_answe
                   s->route.answered(instance, answer);
                   self_ref(s, self_ref);
                 });
+    }
+    if (!ask.empty()) return;
+    const auto outcome = s->route.outcome();
+    if (!outcome) return;  // answers are on their way
+    s->answered = true;
+    switch (outcome->what) {
+      case route_outcome::kind::found:
+        if (s->found.count(instance_header) == 0) s->found.set(instance_header, outcome->instance);
+        return s->respond(std::move(s->found));
+      case route_outcome::kind::absent: {
+        auto res = http::json_error(bh::status::not_found,
+                                    "no such order on any partition of the group", "order_id");
+        res.set(instance_header, self_);
+        return s->respond(std::move(res));
+      }
+      case route_outcome::kind::unavailable: {
+        if (outcome->reason != "owner_unavailable") owners_.refresh_soon();
+        auto res = unavailable(outcome->reason, outcome->detail);
+        res.set(instance_header, self_);
+        return s->respond(std::move(res));
+      }
     }
   };
   step(search, step);
