@@ -14,6 +14,11 @@ namespace {
 namespace bh = http::beast_http;
 namespace json = boost::json;
 
+constexpr std::string_view routed_name = "tracker_routed_lookups_total";
+constexpr std::string_view routed_help =
+    "GET /orders/{id} this instance's view did not hold, by outcome: found on another member, "
+    "404 or 503";
+
 /// What an answer from another instance says about the order.
 local_answer classify(const http::client_result& r) {
   if (r.error) return {local_answer::kind::no_answer, {}, r.error.message()};
@@ -56,8 +61,14 @@ http::response unavailable(std::string_view reason, std::string_view detail) {
 }
 
 order_router::order_router(boost::asio::io_context& io, owners_watch& owners, std::string self,
-                           std::chrono::milliseconds timeout)
-    : io_(io), owners_(owners), self_(std::move(self)), timeout_(timeout) {}
+                           std::chrono::milliseconds timeout, observability::registry& metrics)
+    : io_(io),
+      owners_(owners),
+      self_(std::move(self)),
+      timeout_(timeout),
+      found_elsewhere_(metrics.counter(routed_name, routed_help, {{"outcome", "found"}})),
+      not_found_(metrics.counter(routed_name, routed_help, {{"outcome", "not_found"}})),
+      unavailable_(metrics.counter(routed_name, routed_help, {{"outcome", "unavailable"}})) {}
 
 void order_router::find(std::string_view id, std::int32_t partition, local_answer mine,
                         http::response found, http::responder respond) {
@@ -91,15 +102,18 @@ void order_router::find(std::string_view id, std::int32_t partition, local_answe
     s->answered = true;
     switch (outcome->what) {
       case route_outcome::kind::found:
+        found_elsewhere_.inc();
         if (s->found.count(instance_header) == 0) s->found.set(instance_header, outcome->instance);
         return s->respond(std::move(s->found));
       case route_outcome::kind::absent: {
+        not_found_.inc();
         auto res = http::json_error(bh::status::not_found,
                                     "no such order on any partition of the group", "order_id");
         res.set(instance_header, self_);
         return s->respond(std::move(res));
       }
       case route_outcome::kind::unavailable: {
+        unavailable_.inc();
         if (outcome->reason != "owner_unavailable") owners_.refresh_soon();
         auto res = unavailable(outcome->reason, outcome->detail);
         res.set(instance_header, self_);

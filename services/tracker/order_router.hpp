@@ -14,6 +14,7 @@
 
 #include "common/http/response.hpp"
 #include "common/http/server.hpp"
+#include "common/observability/metrics.hpp"
 #include "services/tracker/order_route.hpp"
 #include "services/tracker/owners_watch.hpp"
 
@@ -32,7 +33,7 @@ class order_router {
   /// `self`: this instance's advertised address; `timeout`: how long another instance may take
   /// to answer one request.
   order_router(boost::asio::io_context& io, owners_watch& owners, std::string self,
-               std::chrono::milliseconds timeout);
+               std::chrono::milliseconds timeout, observability::registry& metrics);
 
   /// Answers GET /orders/`id` of `partition` (from the id's murmur2): with `found` if this
   /// instance's view had it (`mine` says found), else by asking the others.
@@ -51,6 +52,10 @@ class order_router {
   owners_watch& owners_;
   std::string self_;
   std::chrono::milliseconds timeout_;
+  /// GET /orders/{id} that this instance's view could not answer, by how they ended.
+  observability::counter& found_elsewhere_;
+  observability::counter& not_found_;
+  observability::counter& unavailable_;
 };
 
 /// 503 with `Retry-After: 1`, {"error": detail, "reason": reason}.

@@ -113,7 +113,7 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
             }
           }),
       owners_(io, admin_, options_.group_id, options_.common.kafka.topic),
-      router_(io, owners_, options_.advertised_address, options_.route_timeout),
+      router_(io, owners_, options_.advertised_address, options_.route_timeout, metrics_),
       api_(
           view_, metrics_, [this] { return not_ready_reason(); },
           [this] { return partitions_.live(); }, router_),

@@ -56,6 +56,16 @@ http_result ask(const tracker_process& t, const std::string& target, const http_
   return http_request(t.port, beast_http::verb::get, target, {}, h, 10s);
 }
 
+/// tracker_routed_lookups_total{outcome="..."} of one Tracker, or -1 when absent.
+double routed_lookups(const tracker_process& t, const std::string& outcome) {
+  const auto r = ask(t, "/metrics");
+  const std::regex sample("tracker_routed_lookups_total\\{outcome=\"" + outcome +
+                          "\"\\} ([0-9.eE+-]+)");
+  std::smatch m;
+  if (r.status() != 200 || !std::regex_search(r.body(), m, sample)) return -1;
+  return std::stod(m[1].str());
+}
+
 /// The ids of the orders the seed's producer.py delivered ("✅ Delivered {json}" lines).
 std::vector<std::string> seed_orders(int runs) {
   const std::vector<std::string> env{
@@ -130,9 +140,14 @@ BOOST_AUTO_TEST_CASE(any_tracker_answers_for_any_order_of_the_group) {
       if (instance != address(t)) ++answered_by_other[id];
     }
   }
-  // Each order lives in one view: asked three times, two answers came from elsewhere.
+  // Each order lives in one view: asked three times, two answers came from elsewhere, and each
+  // of those is counted by the instance that routed it.
   for (const auto& id : all)
     BOOST_TEST(answered_by_other[id] == 2, id);
+  double routed_found = 0;
+  for (const auto& t : trackers)
+    routed_found += routed_lookups(t, "found");
+  BOOST_TEST(routed_found == 2.0 * static_cast<double>(all.size()));
 
   // Asked for its own view only (as a forwarded request is), exactly one instance has each.
   for (const auto& id : all) {
