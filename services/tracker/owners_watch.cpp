@@ -15,8 +15,13 @@ constexpr std::chrono::milliseconds request_timeout{3000};
 }  // namespace
 
 owners_watch::owners_watch(boost::asio::io_context& io, kafka::admin& admin, std::string group,
-                           std::string topic)
-    : io_(io), admin_(admin), group_(std::move(group)), topic_(std::move(topic)), timer_(io) {}
+                           std::string topic, reachability brokers_up)
+    : io_(io),
+      admin_(admin),
+      group_(std::move(group)),
+      topic_(std::move(topic)),
+      brokers_up_(std::move(brokers_up)),
+      timer_(io) {}
 
 void owners_watch::start() {
   stopped_ = false;
@@ -44,6 +49,12 @@ void owners_watch::arm(std::chrono::milliseconds after) {
 }
 
 void owners_watch::refresh() {
+  // librdkafka 2.14.2 aborts the process (rd_kafka_enq_once_del_source_return: Assertion
+  // `eonce->refcnt > 0') when a DescribeConsumerGroups request fails because its coordinator
+  // connection is down (confluentinc/librdkafka#4605, fix proposed in #5397, not released).
+  // So the group is not described while no broker is reachable; the last owners stay in use.
+  // A broker that dies while a request is out is still exposed, for the request's round trip.
+  if (brokers_up_ && !brokers_up_()) return;
   const auto now = std::chrono::steady_clock::now();
   if (in_flight_ && now - round_started_ < request_timeout + period) return;
   in_flight_ = true;

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,9 +20,13 @@ namespace order_tracker::tracker {
 
 class owners_watch {
  public:
-  /// Watches `group`'s owners of `topic` through `admin`, which must outlive this object.
+  /// Whether a broker is reachable now.
+  using reachability = std::function<bool()>;
+
+  /// Watches `group`'s owners of `topic` through `admin`, which must outlive this object. Asks
+  /// only while `brokers_up()`: see owners_watch.cpp.
   owners_watch(boost::asio::io_context& io, kafka::admin& admin, std::string group,
-               std::string topic);
+               std::string topic, reachability brokers_up);
 
   /// Starts the periodic refresh.
   void start();
@@ -41,6 +46,7 @@ class owners_watch {
   kafka::admin& admin_;
   std::string group_;
   std::string topic_;
+  reachability brokers_up_;
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point next_{};
   /// Numbers the refreshes: a late answer of an older one is ignored. An answer may also never

@@ -112,7 +112,8 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
               consumer_.resume(part);
             }
           }),
-      owners_(io, admin_, options_.group_id, options_.common.kafka.topic),
+      owners_(io, admin_, options_.group_id, options_.common.kafka.topic,
+              [this] { return brokers_.up(); }),
       router_(io, owners_, options_.advertised_address, options_.route_timeout, metrics_),
       api_(
           view_, metrics_, [this] { return not_ready_reason(); },
