@@ -52,8 +52,9 @@ void owners_watch::refresh() {
   // librdkafka 2.14.2 aborts the process (rd_kafka_enq_once_del_source_return: Assertion
   // `eonce->refcnt > 0') when a DescribeConsumerGroups request fails because its coordinator
   // connection is down (confluentinc/librdkafka#4605, fix proposed in #5397, not released).
-  // So the group is not described while no broker is reachable; the last owners stay in use.
-  // A broker that dies while a request is out is still exposed, for the request's round trip.
+  // So the group is described only while every broker was up in the last statistics (1 s); the
+  // last owners stay in use meanwhile. A broker that dies less than a second before a refresh,
+  // or while one is out, is still exposed.
   if (brokers_up_ && !brokers_up_()) return;
   const auto now = std::chrono::steady_clock::now();
   if (in_flight_ && now - round_started_ < request_timeout + period) return;

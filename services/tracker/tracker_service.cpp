@@ -1,5 +1,6 @@
 #include "services/tracker/tracker_service.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <csignal>
 #include <string>
@@ -113,7 +114,7 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
             }
           }),
       owners_(io, admin_, options_.group_id, options_.common.kafka.topic,
-              [this] { return brokers_.up(); }),
+              [this] { return brokers_.up() && every_broker_up_; }),
       router_(io, owners_, options_.advertised_address, options_.route_timeout, metrics_),
       api_(
           view_, metrics_, [this] { return not_ready_reason(); },
@@ -520,6 +521,9 @@ void tracker_service::on_stats(std::string_view json) {
   if (brokers_.on_statistics(*stats)) {
     log::info("tracker", "{}", brokers_.up() ? "broker reachable again" : "no broker reachable");
   }
+  every_broker_up_ = !stats->brokers.empty() &&
+                     std::all_of(stats->brokers.begin(), stats->brokers.end(),
+                                 [](const kafka::broker_statistics& b) { return b.up; });
   metrics_.clear_family("kafka_consumer_lag");
   for (const auto& p : stats->partitions) {
     if (p.consumer_lag < 0) continue;

@@ -85,6 +85,9 @@ class tracker_service {
   /// error from inside its own constructor (an error event queued at start).
   kafka::broker_reachability brokers_;
   bool joined_ = false;
+  /// Every broker the last statistics listed was up: the group is described only then (a
+  /// librdkafka abort, owners_watch.cpp).
+  bool every_broker_up_ = false;
   bool renewing_dlq_ = false;
   bool topic_missing_ = false;
   bool stopping_ = false;
