@@ -521,9 +521,12 @@ void tracker_service::on_stats(std::string_view json) {
   if (brokers_.on_statistics(*stats)) {
     log::info("tracker", "{}", brokers_.up() ? "broker reachable again" : "no broker reachable");
   }
+  const bool was_up = every_broker_up_;
   every_broker_up_ = !stats->brokers.empty() &&
                      std::all_of(stats->brokers.begin(), stats->brokers.end(),
                                  [](const kafka::broker_statistics& b) { return b.up; });
+  // Rebalances while a broker was down may have gone unseen by the owner map.
+  if (every_broker_up_ && !was_up) owners_.refresh_soon();
   metrics_.clear_family("kafka_consumer_lag");
   for (const auto& p : stats->partitions) {
     if (p.consumer_lag < 0) continue;

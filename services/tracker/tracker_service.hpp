@@ -86,8 +86,9 @@ class tracker_service {
   kafka::broker_reachability brokers_;
   bool joined_ = false;
   /// Every broker the last statistics listed was up: the group is described only then (a
-  /// librdkafka abort, owners_watch.cpp).
-  bool every_broker_up_ = false;
+  /// librdkafka abort, owners_watch.cpp). True until the first statistics (a second after
+  /// start) say otherwise, so that the owners are known right away.
+  bool every_broker_up_ = true;
   bool renewing_dlq_ = false;
   bool topic_missing_ = false;
   bool stopping_ = false;
