@@ -23,11 +23,13 @@ struct admin::impl {
   rd_kafka_t* handle = nullptr;
   detail::queue_ptr queue;
   std::unique_ptr<detail::queue_waker> waker;
-  // Handlers of requests in flight, which travel as the requests' opaques. Owned here, not by
+  // What to do with a request's result event (it also reads the event's error).
+  using completion = std::function<void(rd_kafka_event_t*)>;
+  // Completions of requests in flight, which travel as the requests' opaques. Owned here, not by
   // librdkafka: a request that never completes (a broker that does not answer) must not leak.
-  std::vector<std::unique_ptr<topic_handler>> pending;
+  std::vector<std::unique_ptr<completion>> pending;
 
-  std::unique_ptr<topic_handler> take(void* opaque) {
+  std::unique_ptr<completion> take(void* opaque) {
     const auto it = std::find_if(pending.begin(), pending.end(),
                                  [opaque](const auto& h) { return h.get() == opaque; });
     if (it == pending.end()) return nullptr;
@@ -35,7 +37,35 @@ struct admin::impl {
     pending.erase(it);
     return h;
   }
+
+  /// Options of a request of `op` bounded by `timeout`, whose result goes to `on_result`.
+  detail::admin_options_ptr request(rd_kafka_admin_op_t op, std::chrono::milliseconds timeout,
+                                    completion on_result) {
+    std::array<char, 512> err{};
+    detail::admin_options_ptr options(rd_kafka_AdminOptions_new(handle, op));
+    rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()),
+                                              err.data(), err.size());
+    auto& c = pending.emplace_back(std::make_unique<completion>(std::move(on_result)));
+    rd_kafka_AdminOptions_set_opaque(options.get(), c.get());
+    return options;
+  }
 };
+
+namespace {
+
+/// The error of a whole admin result event, if any.
+boost::system::error_code event_error(rd_kafka_event_t* ev, std::string* detail) {
+  if (rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  if (detail != nullptr) *detail = rd_kafka_event_error_string(ev);
+  return make_error(rd_kafka_event_error(ev));
+}
+
+std::string_view group_state_name(rd_kafka_consumer_group_state_t s) {
+  const char* name = rd_kafka_consumer_group_state_name(s);
+  return name != nullptr ? name : "Unknown";
+}
+
+}  // namespace
 
 admin::admin(boost::asio::io_context& io, producer& owner)
     : impl_(std::make_unique<impl>()), io_(io), owner_(owner) {
@@ -98,14 +128,26 @@ void admin::ensure_topic(const topic_spec& spec, std::chrono::milliseconds timeo
       return;
     }
   }
-  detail::admin_options_ptr options(
-      rd_kafka_AdminOptions_new(impl_->handle, RD_KAFKA_ADMIN_OP_CREATETOPICS));
-  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()),
-                                            err.data(), err.size());
+  auto options = impl_->request(
+      RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout, [done = std::move(done)](rd_kafka_event_t* ev) {
+        std::string detail;
+        auto ec = event_error(ev, &detail);
+        if (const auto* result = rd_kafka_event_CreateTopics_result(ev); !ec && result) {
+          std::size_t n = 0;
+          const rd_kafka_topic_result_t** topics = rd_kafka_CreateTopics_result_topics(result, &n);
+          for (std::size_t i = 0; i < n; ++i) {
+            const auto e = rd_kafka_topic_result_error(topics[i]);
+            if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+              ec = make_error(e);
+              const char* s = rd_kafka_topic_result_error_string(topics[i]);
+              detail = s != nullptr ? s : "";
+            }
+          }
+        }
+        done(ec, detail);
+      });
   rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout.count()),
                                               err.data(), err.size());
-  auto& handler = impl_->pending.emplace_back(std::make_unique<topic_handler>(std::move(done)));
-  rd_kafka_AdminOptions_set_opaque(options.get(), handler.get());
   rd_kafka_NewTopic_t* topics[] = {topic.get()};
   rd_kafka_CreateTopics(impl_->handle, topics, 1, options.get(), impl_->queue.get());
 }
@@ -119,25 +161,77 @@ void admin::drain() {
     if (!ev) break;
     const auto handler = impl_->take(rd_kafka_event_opaque(ev.get()));
     if (!handler) continue;
-    boost::system::error_code ec;
-    std::string detail;
-    if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      ec = make_error(rd_kafka_event_error(ev.get()));
-      detail = rd_kafka_event_error_string(ev.get());
-    } else if (const auto* result = rd_kafka_event_CreateTopics_result(ev.get())) {
-      std::size_t n = 0;
-      const rd_kafka_topic_result_t** topics = rd_kafka_CreateTopics_result_topics(result, &n);
-      for (std::size_t i = 0; i < n; ++i) {
-        const auto e = rd_kafka_topic_result_error(topics[i]);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-          ec = make_error(e);
-          const char* s = rd_kafka_topic_result_error_string(topics[i]);
-          detail = s != nullptr ? s : "";
-        }
-      }
-    }
-    detail::call_guarded("admin handler", [&] { (*handler)(ec, detail); });
+    detail::call_guarded("admin handler", [&] { (*handler)(ev.get()); });
   }
+}
+
+void admin::describe_group(const std::string& group, std::chrono::milliseconds timeout,
+                           group_handler done) {
+  if (!impl_->queue) attach();
+  auto options = impl_->request(
+      RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout,
+      [done = std::move(done), group](rd_kafka_event_t* ev) {
+        group_description out;
+        auto ec = event_error(ev, nullptr);
+        const auto* result = rd_kafka_event_DescribeConsumerGroups_result(ev);
+        if (!ec && result == nullptr) ec = make_error(RD_KAFKA_RESP_ERR__BAD_MSG);
+        if (ec) return done(ec, out);
+        std::size_t n = 0;
+        const auto** groups = rd_kafka_DescribeConsumerGroups_result_groups(result, &n);
+        for (std::size_t i = 0; i < n; ++i) {
+          const auto* g = groups[i];
+          if (group != rd_kafka_ConsumerGroupDescription_group_id(g)) continue;
+          if (const auto* e = rd_kafka_ConsumerGroupDescription_error(g);
+              e != nullptr && rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            return done(make_error(rd_kafka_error_code(e)), out);
+          }
+          out.state = group_state_name(rd_kafka_ConsumerGroupDescription_state(g));
+          const auto members = rd_kafka_ConsumerGroupDescription_member_count(g);
+          for (std::size_t m = 0; m < members; ++m) {
+            const auto* md = rd_kafka_ConsumerGroupDescription_member(g, m);
+            group_member member;
+            const char* id = rd_kafka_MemberDescription_client_id(md);
+            const char* host = rd_kafka_MemberDescription_host(md);
+            member.client_id = id != nullptr ? id : "";
+            member.host = host != nullptr ? host : "";
+            const auto* a = rd_kafka_MemberDescription_assignment(md);
+            const auto* parts = a != nullptr ? rd_kafka_MemberAssignment_partitions(a) : nullptr;
+            for (int k = 0; parts != nullptr && k < parts->cnt; ++k) {
+              member.assignment.push_back({parts->elems[k].topic, parts->elems[k].partition});
+            }
+            out.members.push_back(std::move(member));
+          }
+        }
+        done(ec, out);
+      });
+  const char* groups[] = {group.c_str()};
+  rd_kafka_DescribeConsumerGroups(impl_->handle, groups, 1, options.get(), impl_->queue.get());
+}
+
+void admin::count_partitions(const std::string& topic, std::chrono::milliseconds timeout,
+                             partition_count_handler done) {
+  if (!impl_->queue) attach();
+  auto options = impl_->request(
+      RD_KAFKA_ADMIN_OP_DESCRIBETOPICS, timeout, [done = std::move(done)](rd_kafka_event_t* ev) {
+        auto ec = event_error(ev, nullptr);
+        const auto* result = rd_kafka_event_DescribeTopics_result(ev);
+        if (!ec && result == nullptr) ec = make_error(RD_KAFKA_RESP_ERR__BAD_MSG);
+        if (ec) return done(ec, 0);
+        std::size_t n = 0;
+        const auto** topics = rd_kafka_DescribeTopics_result_topics(result, &n);
+        if (n != 1) return done(make_error(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART), 0);
+        if (const auto* e = rd_kafka_TopicDescription_error(topics[0]);
+            e != nullptr && rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          return done(make_error(rd_kafka_error_code(e)), 0);
+        }
+        std::size_t count = 0;
+        rd_kafka_TopicDescription_partitions(topics[0], &count);
+        done({}, static_cast<int>(count));
+      });
+  const char* names[] = {topic.c_str()};
+  const auto collection = rd_kafka_TopicCollection_of_topic_names(names, 1);
+  rd_kafka_DescribeTopics(impl_->handle, collection, options.get(), impl_->queue.get());
+  rd_kafka_TopicCollection_destroy(collection);
 }
 
 }  // namespace order_tracker::kafka

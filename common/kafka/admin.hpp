@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/config/options.hpp"
+#include "common/kafka/consumer.hpp"
 #include "common/kafka/producer.hpp"
 
 namespace order_tracker::kafka {
@@ -20,6 +21,20 @@ struct topic_spec {
   int partitions = 3;
   int replication_factor = 1;
   std::vector<config::property> configs;  ///< e.g. {"min.insync.replicas", "2"}
+};
+
+/// One member of a consumer group, as the group coordinator describes it.
+struct group_member {
+  std::string client_id;
+  std::string host;  ///< the address the broker sees the member connect from
+  /// The partitions the member holds now (not its target during a rebalance); offsets unset.
+  std::vector<topic_partition> assignment;
+};
+
+/// A consumer group's members and the partitions each one holds.
+struct group_description {
+  std::string state;  ///< e.g. "Stable", "PreparingRebalance", "Empty"
+  std::vector<group_member> members;
 };
 
 /// The topic `name` as a service creates it from its --partitions, --replication-factor and
@@ -40,6 +55,17 @@ class admin {
   /// CreateTopics; a topic that already exists counts as success (its layout is left as it is).
   /// `done` runs once on the io thread, with the broker's reason on failure.
   void ensure_topic(const topic_spec& spec, std::chrono::milliseconds timeout, topic_handler done);
+
+  using group_handler =
+      std::function<void(const boost::system::error_code&, const group_description&)>;
+  /// DescribeConsumerGroups for one group; `done` runs once on the io thread.
+  void describe_group(const std::string& group, std::chrono::milliseconds timeout,
+                      group_handler done);
+
+  using partition_count_handler = std::function<void(const boost::system::error_code&, int)>;
+  /// DescribeTopics for one topic: how many partitions it has. `done` runs once on the io thread.
+  void count_partitions(const std::string& topic, std::chrono::milliseconds timeout,
+                        partition_count_handler done);
 
   /// Stops the wake-ups so that io_context::run() can return.
   void stop();

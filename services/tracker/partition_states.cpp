@@ -102,6 +102,14 @@ std::vector<std::int32_t> partition_states::not_live() const {
   return out;
 }
 
+std::vector<std::int32_t> partition_states::live() const {
+  std::vector<std::int32_t> out;
+  for (const auto& [p, s] : parts_) {
+    if (s.ph == phase::live) out.push_back(p);
+  }
+  return out;
+}
+
 std::int64_t partition_states::committed_of(std::int32_t p) const {
   const auto it = parts_.find(p);
   return it == parts_.end() ? -1 : it->second.committed;

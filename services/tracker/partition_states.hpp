@@ -54,6 +54,8 @@ class partition_states {
   /// Whether `p` is owned and past its restore.
   bool is_live(std::int32_t p) const;
   std::vector<std::int32_t> not_live() const;
+  /// The owned partitions past their restore, ascending.
+  std::vector<std::int32_t> live() const;
   /// Partitions waiting for the committed offset, or restoring, with their committed offset.
   std::int64_t committed_of(std::int32_t p) const;
 

@@ -1,11 +1,38 @@
 #include "services/tracker/tracker_options.hpp"
 
+#include <unistd.h>
+
+#include <array>
+#include <string_view>
+
 namespace order_tracker::tracker {
+
+std::string default_advertised_address(const std::string& http_listen) {
+  const auto colon = http_listen.rfind(':');
+  if (colon == std::string::npos) return http_listen;
+  const auto host = http_listen.substr(0, colon);
+  // A wildcard is no address to connect to; on one machine the loopback reaches the listener.
+  if (host == "0.0.0.0" || host == "[::]" || host.empty())
+    return "127.0.0.1" + http_listen.substr(colon);
+  return http_listen;
+}
+
+std::string with_hostname(std::string address) {
+  constexpr std::string_view placeholder = "{hostname}";
+  const auto at = address.find(placeholder);
+  if (at == std::string::npos) return address;
+  std::array<char, 256> name{};
+  if (gethostname(name.data(), name.size() - 1) != 0) {
+    throw config::config_error("--advertised-address: cannot read this machine's host name");
+  }
+  return address.replace(at, placeholder.size(), name.data());
+}
 
 std::optional<tracker_options> parse_tracker_options(int argc, const char* const argv[],
                                                      const config::environment& env) {
   tracker_options o;
   long shutdown_ms = o.shutdown_timeout.count();
+  long route_ms = o.route_timeout.count();
   config::command_line cli(
       "tracker-service",
       "Consumes OrderPlaced events in a consumer group and keeps track of them.");
@@ -13,6 +40,12 @@ std::optional<tracker_options> parse_tracker_options(int argc, const char* const
   cli.add_topic(o.topic);
   cli.add("group-id", o.group_id, "KAFKA_GROUP_ID", "consumer group");
   cli.add("http-listen", o.http_listen, "HTTP_LISTEN", "HTTP API address, HOST:PORT");
+  cli.add("advertised-address", o.advertised_address, "ADVERTISED_ADDRESS",
+          "HOST:PORT where the other Trackers of the group reach this one's HTTP API (default: "
+          "--http-listen, with 0.0.0.0 read as 127.0.0.1); {hostname} stands for this machine's "
+          "host name, e.g. {hostname}:8081 in containers");
+  cli.add("route-timeout-ms", route_ms, "ROUTE_TIMEOUT_MS",
+          "how long another Tracker may take to answer a request routed to it");
   cli.add("dlq-topic", o.dlq_topic, "DLQ_TOPIC", "dead-letter topic (default: <topic>.dlq)");
   cli.add("state-topic", o.state_topic, "STATE_TOPIC",
           "compacted topic of partition snapshots (default: <topic>.tracker-state)");
@@ -35,6 +68,16 @@ std::optional<tracker_options> parse_tracker_options(int argc, const char* const
   if (o.dlq_topic.empty()) o.dlq_topic = o.common.kafka.topic + ".dlq";
   if (o.state_topic.empty()) o.state_topic = o.common.kafka.topic + ".tracker-state";
   o.shutdown_timeout = std::chrono::milliseconds(shutdown_ms);
+  if (route_ms <= 0) throw config::config_error("--route-timeout-ms: must be > 0");
+  o.route_timeout = std::chrono::milliseconds(route_ms);
+  if (o.advertised_address.empty())
+    o.advertised_address = default_advertised_address(o.http_listen);
+  o.advertised_address = with_hostname(o.advertised_address);
+  if (o.advertised_address.find('@') != std::string::npos ||
+      o.advertised_address.rfind(':') == std::string::npos) {
+    throw config::config_error("--advertised-address " + o.advertised_address +
+                               ": must be HOST:PORT");
+  }
   return o;
 }
 

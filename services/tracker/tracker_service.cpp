@@ -1,5 +1,6 @@
 #include "services/tracker/tracker_service.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <csignal>
 #include <string>
@@ -8,6 +9,7 @@
 #include "common/kafka/error.hpp"
 #include "common/kafka/statistics.hpp"
 #include "common/observability/log.hpp"
+#include "services/tracker/partition_owners.hpp"
 
 namespace order_tracker::tracker {
 namespace {
@@ -34,9 +36,11 @@ std::string describe(const std::vector<kafka::topic_partition>& parts) {
   return out.empty() ? "none" : out;
 }
 
-std::vector<config::property> consumer_defaults() {
+std::vector<config::property> consumer_defaults(const std::string& advertised_address) {
   return {
-      {"client.id", "tracker-service"},
+      // The group's description reports each member's client.id: the other members learn from
+      // it where this one answers HTTP (order routing).
+      {"client.id", advertising_client_id("tracker-service", advertised_address)},
       // KIP-848 (Kafka 4.0+, librdkafka 2.12+): the broker assigns, each member reconciles on its
       // own, and a member's commit is never refused for a rebalance elsewhere in the group. In
       // the rolling restart: 0 redeliveries and stops of at most 0.83 s, where classic needs its
@@ -77,7 +81,8 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
           }),
       admin_(io, dlq_producer_),
       consumer_(
-          io, options_.common.kafka, options_.group_id, consumer_defaults(),
+          io, options_.common.kafka, options_.group_id,
+          consumer_defaults(options_.advertised_address),
           kafka::consumer_events{
               .on_message = [this](kafka::message&& m) { on_message(std::move(m)); },
               .on_assigned =
@@ -108,7 +113,12 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
               consumer_.resume(part);
             }
           }),
-      api_(view_, metrics_, [this] { return not_ready_reason(); }),
+      owners_(io, admin_, options_.group_id, options_.common.kafka.topic,
+              [this] { return brokers_.up() && every_broker_up_; }),
+      router_(io, owners_, options_.advertised_address, options_.route_timeout, metrics_),
+      api_(
+          view_, metrics_, [this] { return not_ready_reason(); },
+          [this] { return partitions_.live(); }, router_),
       signals_(io, SIGINT, SIGTERM),
       tick_timer_(io),
       topic_{kafka::make_topic_spec(options_.common.kafka.topic, options_.topic),
@@ -182,9 +192,11 @@ void tracker_service::start() {
   signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
     if (!ec) shutdown(signo == SIGINT ? "SIGINT" : "SIGTERM");
   });
-  log::info("tracker", "starting: brokers {}, topic {}, group {}, dead letters to {}, HTTP on {}",
+  log::info("tracker",
+            "starting: brokers {}, topic {}, group {}, dead letters to {}, HTTP on {} "
+            "(advertised to the group as {})",
             options_.common.kafka.bootstrap_servers, options_.common.kafka.topic, options_.group_id,
-            options_.dlq_topic, options_.http_listen);
+            options_.dlq_topic, options_.http_listen, options_.advertised_address);
   // The seed's producer writes to the topic without creating it, and it may run before any Order
   // service has: the consumer side makes sure of it too.
   ensure_topic(topic_);
@@ -197,6 +209,7 @@ void tracker_service::start() {
   }
   last_summary_ = std::chrono::steady_clock::now();
   arm_tick();
+  owners_.start();
 }
 
 void tracker_service::ensure_topic(ensured_topic& t) {
@@ -319,6 +332,7 @@ void tracker_service::on_assigned(std::vector<kafka::assigned_partition>& parts)
     added.push_back(a.where);
   }
   log::info("tracker", "assigned {}", describe(added));
+  owners_.refresh_soon();
   if (!asked.empty()) fetch_committed(std::move(asked));
 }
 
@@ -450,6 +464,7 @@ void tracker_service::on_revoked(const std::vector<kafka::topic_partition>& part
     held_.erase(p.partition);
   }
   log::info("tracker", "{} {}", lost ? "lost" : "revoked", describe(parts));
+  owners_.refresh_soon();
 }
 
 void tracker_service::on_kafka_error(const boost::system::error_code& ec, std::string_view reason,
@@ -506,6 +521,12 @@ void tracker_service::on_stats(std::string_view json) {
   if (brokers_.on_statistics(*stats)) {
     log::info("tracker", "{}", brokers_.up() ? "broker reachable again" : "no broker reachable");
   }
+  const bool was_up = every_broker_up_;
+  every_broker_up_ = !stats->brokers.empty() &&
+                     std::all_of(stats->brokers.begin(), stats->brokers.end(),
+                                 [](const kafka::broker_statistics& b) { return b.up; });
+  // Rebalances while a broker was down may have gone unseen by the owner map.
+  if (every_broker_up_ && !was_up) owners_.refresh_soon();
   metrics_.clear_family("kafka_consumer_lag");
   for (const auto& p : stats->partitions) {
     if (p.consumer_lag < 0) continue;
@@ -565,6 +586,7 @@ void tracker_service::shutdown(std::string_view why) {
   dlq_topic_.retry.cancel();
   state_topic_.retry.cancel();
   snapshot_reader_.stop();
+  owners_.stop();
   dead_letter_.stop();
   http_drained_ = false;
   http_->shutdown([this] {

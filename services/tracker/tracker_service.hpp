@@ -19,7 +19,9 @@
 #include "common/kafka/statistics.hpp"
 #include "common/observability/metrics.hpp"
 #include "services/tracker/dead_letter.hpp"
+#include "services/tracker/order_router.hpp"
 #include "services/tracker/order_view.hpp"
+#include "services/tracker/owners_watch.hpp"
 #include "services/tracker/partition_states.hpp"
 #include "services/tracker/snapshot_reader.hpp"
 #include "services/tracker/snapshot_writer.hpp"
@@ -83,6 +85,10 @@ class tracker_service {
   /// error from inside its own constructor (an error event queued at start).
   kafka::broker_reachability brokers_;
   bool joined_ = false;
+  /// Every broker the last statistics listed was up: the group is described only then (a
+  /// librdkafka abort, owners_watch.cpp). True until the first statistics (a second after
+  /// start) say otherwise, so that the owners are known right away.
+  bool every_broker_up_ = true;
   bool renewing_dlq_ = false;
   bool topic_missing_ = false;
   bool stopping_ = false;
@@ -103,6 +109,9 @@ class tracker_service {
   /// Messages that arrived before their partition's committed offset was known.
   std::map<std::int32_t, std::vector<kafka::message>> held_;
   dead_letter dead_letter_;
+  /// Who owns which partition in the group, and GET requests routed to them.
+  owners_watch owners_;
+  order_router router_;
   tracker_api api_;
   /// Last: its handlers read the parts above.
   std::optional<http::server> http_;

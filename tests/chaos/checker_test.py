@@ -1,8 +1,11 @@
 """checker.check's applied_twice counts per order: against fake Trackers and a fake topic, an order
 counted twice is found even when another order is missing from every view, which the totals minus
-the distinct ids used to hide. Standard library only; no broker, no services.
+the distinct ids used to hide. And tracker_missed asks one instance at random per order, which
+answers for the whole group (routing), while the view counts ask each instance for its own view
+only. Standard library only; no broker, no services.
 
   /usr/bin/python3 tests/chaos/checker_test.py"""
+import collections
 import json
 import os
 import sys
@@ -61,21 +64,30 @@ class Proc:
 
 
 class Tracker:
-    """A live Tracker whose view holds `held` and whose totals count `counted` orders."""
+    """A live Tracker whose view holds `held` and whose totals count `counted` orders. Asked
+    without the forwarding header, it answers for the whole group (`group`), as routing does;
+    `routed` counts those requests per order."""
 
     def __init__(self, name, held, counted):
         self.name, self.held, self.counted = name, set(held), counted
         self.proc = Proc()
         self.incarnations = [self.proc]
+        self.group = [self]
+        self.routed = collections.Counter()
 
-    def get(self, path, timeout=5.0):
+    def get(self, path, timeout=5.0, headers=None):
         if path == "/stats":
             return 200, {"by_user": {USER: {"orders": self.counted}}}
         oid = path.rsplit("/", 1)[1]
-        return (200, {}) if oid in self.held else (404, {})
+        if "Tracker-Forwarded-By" in (headers or {}):
+            return (200, {}) if oid in self.held else (404, {})
+        self.routed[oid] += 1
+        return (200, {}) if any(oid in t.held for t in self.group) else (404, {})
 
 
 def run(trackers, n=4):
+    for t in trackers:
+        t.group = trackers
     attempts = [Attempt(i) for i in range(n)]
     msgs = [Msg(a.trace, a.order_id, a.partition, a.offset) for a in attempts]
     return checker.check("t", Cluster(msgs), "orders", Load(attempts), trackers, settle_timeout=0)
@@ -95,6 +107,29 @@ class AppliedTwice(unittest.TestCase):
         r = run([Tracker("a", ["order-0", "order-1"], 2),
                  Tracker("b", ["order-1", "order-2", "order-3"], 3)])
         self.assertEqual(r["applied_twice"], 1)
+
+
+
+class OneInstancePerOrder(unittest.TestCase):
+    def test_every_order_is_found_through_one_instance_whichever_holds_it(self):
+        trackers = [Tracker("a", ["order-0", "order-1"], 2), Tracker("b", ["order-2"], 1),
+                    Tracker("c", ["order-3"], 1)]
+        r = run(trackers)
+        self.assertEqual((r["tracker_missed"], r["applied_twice"]), (0, 0))
+        asked = collections.Counter()
+        for t in trackers:
+            asked.update(t.routed)
+        self.assertEqual(asked, collections.Counter({f"order-{i}": 1 for i in range(4)}))
+
+    def test_view_counts_ask_each_view_for_its_own_orders_only(self):
+        # Routed answers would put every order in every view: 4 orders counted twice.
+        r = run([Tracker("a", ["order-0", "order-1"], 2), Tracker("b", ["order-2", "order-3"], 2)])
+        self.assertEqual(r.extra["in_several_views"], 0)
+        self.assertEqual(r["applied_twice"], 0)
+
+    def test_an_order_no_view_holds_is_missed_whichever_instance_is_asked(self):
+        r = run([Tracker("a", ["order-0"], 1), Tracker("b", ["order-1", "order-2"], 2)])
+        self.assertEqual(r["tracker_missed"], 1)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ import time
 import procs
 
 
-def http_get(port, path, timeout=5.0):
+def http_get(port, path, timeout=5.0, headers=None):
     """(status, parsed JSON or text); (None, error text) when nothing answered."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        c.request("GET", path)
+        c.request("GET", path, headers=headers or {})
         r = c.getresponse()
         body = r.read().decode(errors="replace")
         try:
@@ -58,8 +58,8 @@ class Service:
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} not ready after {timeout}s: {self.proc.log_text()[-2000:]}")
 
-    def get(self, path, timeout=5.0):
-        return http_get(self.port, path, timeout)
+    def get(self, path, timeout=5.0, headers=None):
+        return http_get(self.port, path, timeout, headers)
 
     def rss_kib(self):
         with open(f"/proc/{self.proc.pid}/status") as f:

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "tests/integration/services.hpp"
 #include "tests/support/http_client.hpp"
@@ -55,6 +57,32 @@ inline std::uint64_t uint_field(const boost::json::value& v, std::string_view ke
   if (f->is_uint64()) return f->get_uint64();
   if (f->is_int64() && f->get_int64() >= 0) return static_cast<std::uint64_t>(f->get_int64());
   return 0;
+}
+
+/// The partitions a /stats answer lists as owned.
+inline std::set<std::int64_t> owned_partitions(const boost::json::value& stats) {
+  std::set<std::int64_t> parts;
+  if (const auto* o = stats.if_object()) {
+    if (const auto* p = o->if_contains("partitions"); p && p->is_array()) {
+      for (const auto& e : p->get_array()) {
+        if (e.is_int64()) parts.insert(e.get_int64());
+      }
+    }
+  }
+  return parts;
+}
+
+/// Whether the group has settled: every Tracker is ready and owns exactly one partition, and
+/// together they own as many partitions as there are Trackers.
+inline bool one_partition_each(const std::vector<tracker_process>& trackers) {
+  std::set<std::int64_t> all;
+  for (const auto& t : trackers) {
+    if (!t.ready()) return false;
+    const auto parts = owned_partitions(t.stats());
+    if (parts.size() != 1) return false;
+    all.insert(parts.begin(), parts.end());
+  }
+  return all.size() == trackers.size();
 }
 
 /// The sum of "orders" over /stats "by_item": every order the view counts for its partitions.

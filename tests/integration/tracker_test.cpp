@@ -67,18 +67,6 @@ void create_topic(const std::string& topic, const std::string& log_name) {
   BOOST_REQUIRE_MESSAGE(code == 0, "order-service exit code " << code << ":\n" << order->output());
 }
 
-std::set<std::int64_t> owned_partitions(const json::value& stats) {
-  std::set<std::int64_t> parts;
-  if (const auto* o = stats.if_object()) {
-    if (const auto* p = o->if_contains("partitions"); p && p->is_array()) {
-      for (const auto& e : p->get_array()) {
-        if (e.is_int64()) parts.insert(e.get_int64());
-      }
-    }
-  }
-  return parts;
-}
-
 /// One record as kcat reads it.
 struct record {
   std::int64_t partition = -1;
@@ -452,20 +440,11 @@ BOOST_AUTO_TEST_CASE(trackers_sharing_a_group_lose_nothing_when_one_leaves_mid_s
     trackers.push_back(start_tracker(topic, group, "scale-tracker-" + std::to_string(i)));
 
   // Wait for the group to settle: each member owns one partition, together all three.
-  const auto settled = [&] {
-    std::set<std::int64_t> all;
-    for (const auto& t : trackers) {
-      if (!t.ready()) return false;
-      const auto parts = owned_partitions(t.stats());
-      if (parts.size() != 1) return false;
-      all.insert(parts.begin(), parts.end());
-    }
-    return all.size() == 3;
-  };
-  BOOST_REQUIRE_MESSAGE(eventually(settled, 90s), "the group did not settle:\n"
-                                                      << trackers[0].output() << "\n"
-                                                      << trackers[1].output() << "\n"
-                                                      << trackers[2].output());
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return one_partition_each(trackers); }, 90s),
+                        "the group did not settle:\n"
+                            << trackers[0].output() << "\n"
+                            << trackers[1].output() << "\n"
+                            << trackers[2].output());
 
   constexpr int count = 1200;
   auto order = start_service("order-service",

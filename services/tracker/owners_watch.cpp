@@ -1,0 +1,109 @@
+#include "services/tracker/owners_watch.hpp"
+
+#include "common/observability/log.hpp"
+
+namespace order_tracker::tracker {
+namespace {
+
+// Another member's rebalance is noticed within this; this member's own right away.
+constexpr std::chrono::milliseconds period{2000};
+// Right after a rebalance the coordinator may not have every member's new assignment yet: the
+// refresh after one waits a little, and is repeated by the periodic one.
+constexpr std::chrono::milliseconds soon{300};
+constexpr std::chrono::milliseconds request_timeout{3000};
+
+}  // namespace
+
+owners_watch::owners_watch(boost::asio::io_context& io, kafka::admin& admin, std::string group,
+                           std::string topic, reachability brokers_up)
+    : io_(io),
+      admin_(admin),
+      group_(std::move(group)),
+      topic_(std::move(topic)),
+      brokers_up_(std::move(brokers_up)),
+      timer_(io) {}
+
+void owners_watch::start() {
+  stopped_ = false;
+  arm(std::chrono::milliseconds(0));
+}
+
+void owners_watch::stop() {
+  stopped_ = true;
+  timer_.cancel();
+}
+
+void owners_watch::refresh_soon() {
+  if (stopped_) return;
+  if (std::chrono::steady_clock::now() + soon < next_) arm(soon);
+}
+
+void owners_watch::arm(std::chrono::milliseconds after) {
+  next_ = std::chrono::steady_clock::now() + after;
+  timer_.expires_at(next_);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    refresh();
+    arm(period);
+  });
+}
+
+void owners_watch::refresh() {
+  // librdkafka 2.14.2 aborts the process (rd_kafka_enq_once_del_source_return: Assertion
+  // `eonce->refcnt > 0') when a DescribeConsumerGroups request fails because its coordinator
+  // connection is down (confluentinc/librdkafka#4605, fix proposed in #5397, not released).
+  // So the group is described only while every broker was up in the last statistics (1 s); the
+  // last owners stay in use meanwhile. A broker that dies less than a second before a refresh,
+  // or while one is out, is still exposed.
+  if (brokers_up_ && !brokers_up_()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (in_flight_ && now - round_started_ < request_timeout + period) return;
+  in_flight_ = true;
+  round_started_ = now;
+  const auto round = ++round_;
+  members_.reset();
+  partition_count_.reset();
+  admin_.describe_group(
+      group_, request_timeout,
+      [this, round](const boost::system::error_code& ec, const kafka::group_description& g) {
+        if (stopped_ || round != round_) return;
+        if (ec) {
+          in_flight_ = false;
+          return log::debug("tracker", "cannot describe group {}: {}", group_, ec.message());
+        }
+        std::vector<member_partitions> members;
+        for (const auto& m : g.members) {
+          member_partitions mp{m.client_id, {}};
+          for (const auto& tp : m.assignment) {
+            if (tp.topic == topic_) mp.partitions.push_back(tp.partition);
+          }
+          members.push_back(std::move(mp));
+        }
+        members_ = std::move(members);
+        on_answer(round);
+      });
+  admin_.count_partitions(
+      topic_, request_timeout, [this, round](const boost::system::error_code& ec, int count) {
+        if (stopped_ || round != round_) return;
+        if (ec) {
+          in_flight_ = false;
+          return log::debug("tracker", "cannot describe topic {}: {}", topic_, ec.message());
+        }
+        partition_count_ = count;
+        on_answer(round);
+      });
+}
+
+void owners_watch::on_answer(std::uint64_t round) {
+  if (round != round_ || !members_ || !partition_count_) return;
+  in_flight_ = false;
+  partition_owners next(*members_, *partition_count_);
+  if (next.members() != owners_.members() || next.unowned() != owners_.unowned() ||
+      next.partition_count() != owners_.partition_count()) {
+    log::info("tracker", "group {}: {} members advertise an address; partitions without one: {}",
+              group_, next.members().size(), next.unowned().size());
+  }
+  owners_ = std::move(next);
+}
+
+}  // namespace order_tracker::tracker
