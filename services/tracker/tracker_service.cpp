@@ -8,6 +8,7 @@
 #include "common/kafka/error.hpp"
 #include "common/kafka/statistics.hpp"
 #include "common/observability/log.hpp"
+#include "services/tracker/live_routes.hpp"
 
 namespace order_tracker::tracker {
 namespace {
@@ -109,6 +110,7 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
             }
           }),
       api_(view_, metrics_, [this] { return not_ready_reason(); }),
+      stream_(io, options_.stream, metrics_),
       signals_(io, SIGINT, SIGTERM),
       tick_timer_(io),
       topic_{kafka::make_topic_spec(options_.common.kafka.topic, options_.topic),
@@ -165,6 +167,7 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
   http_.emplace(
       io,
       [this](http::request&& req, http::responder respond) {
+        if (route_live(req, respond, stream_)) return;
         api_.handle(std::move(req), std::move(respond));
       },
       limits, [](std::string_view line) { log::warn("http", "{}", line); });
@@ -275,6 +278,12 @@ void tracker_service::process_live(kafka::message&& m) {
     end_to_end_.observe(static_cast<double>(now_ms - created_ms) / 1000.0);
   }
   if (result == apply_result::added) {
+    if (const auto* tracked = view_.find(order.order_id)) {
+      stream_.publish(*tracked);
+    } else {  // --max-orders 0 keeps no detail; the stream still shows the order
+      stream_.publish({order.order_id, order.user, order.item, order.quantity, p, offset, received,
+                       created_ms > 0, std::string(trace)});
+    }
     if (options_.log_orders) {
       const auto id = events::uuid_chars(order.order_id);
       log::info("tracker", "Received order {}: {} x {} from {} (partition {}, offset {}){}{}",
@@ -566,6 +575,7 @@ void tracker_service::shutdown(std::string_view why) {
   state_topic_.retry.cancel();
   snapshot_reader_.stop();
   dead_letter_.stop();
+  stream_.stop();
   http_drained_ = false;
   http_->shutdown([this] {
     http_drained_ = true;

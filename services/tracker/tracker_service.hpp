@@ -19,6 +19,7 @@
 #include "common/kafka/statistics.hpp"
 #include "common/observability/metrics.hpp"
 #include "services/tracker/dead_letter.hpp"
+#include "services/tracker/order_stream.hpp"
 #include "services/tracker/order_view.hpp"
 #include "services/tracker/partition_states.hpp"
 #include "services/tracker/snapshot_reader.hpp"
@@ -104,6 +105,8 @@ class tracker_service {
   std::map<std::int32_t, std::vector<kafka::message>> held_;
   dead_letter dead_letter_;
   tracker_api api_;
+  /// GET /orders/stream's fan-out; before the server, whose streams report to it.
+  order_stream stream_;
   /// Last: its handlers read the parts above.
   std::optional<http::server> http_;
   boost::asio::signal_set signals_;
