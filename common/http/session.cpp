@@ -68,6 +68,10 @@ constexpr std::size_t first_read_bytes = 1024;
 /// At most this much per read, as Beast's own reads take (read_size's default).
 constexpr std::size_t max_read_bytes = 65536;
 
+/// SO_SNDBUF of a streaming connection (Linux doubles it for its bookkeeping): at 1,000 orders/s
+/// a stream carries about 400 KB/s, which this covers at round trips up to ~100 ms.
+constexpr int stream_send_buffer_bytes = 64 * 1024;
+
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
 bool is_http_error(const beast::error_code& ec) {
@@ -383,6 +387,11 @@ bool session::start_stream(std::uint64_t request_id, response header, stream_eve
   if (request_is_head_ || draining_) {
     stream_ending_ = true;
   }
+  // The kernel's send buffer is part of what a client that stops reading costs, and Linux grows
+  // it up to 4 MiB on its own; bounded here, the application's own bound on what it queues is
+  // most of the bound, and a stalled client is noticed after a few hundred KiB, not megabytes.
+  beast::error_code ignored;
+  socket_.set_option(asio::socket_base::send_buffer_size(stream_send_buffer_bytes), ignored);
   // Reading goes on only to notice the client leaving; anything it sends is discarded.
   buffer_.clear();
   do_stream_read();

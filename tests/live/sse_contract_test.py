@@ -156,7 +156,10 @@ class Reader:
     def _run(self):
         self.client.sock.settimeout(0.2)
         while not self.client.closed:
-            ev = self.client.next_event()
+            try:
+                ev = self.client.next_event()
+            except OSError:  # closed by the test
+                return
             if ev is not None and ev["data"] is not None:
                 self.events.append(ev)
 
@@ -190,20 +193,24 @@ def slow_client(h):
     check(got and got[-1]["event"] == "dropped", f"the last event is not `dropped`: {got[-1:]}")
     notice = json.loads(got[-1]["data"])
     received = order_ids(got)
-    check(notice["missed"] == count - len(received),
-          f"`dropped` says {notice['missed']} missed; {count - len(received)} were")
-    check(notice["missed"] > 0, "nothing was missed?")
+    # Orders processed after the notice went out are not in it: they came after the stream's end.
+    check(0 < notice["missed"] <= count - len(received),
+          f"`dropped` says {notice['missed']} missed; {count - len(received)} were not received")
     check(t.metric("tracker_stream_missed_orders_total") == notice["missed"],
           "tracker_stream_missed_orders_total differs from the notice")
     slow.close()
     # Resuming from the notice's id gives it the rest (the history holds 20,000).
     again = SseClient(t.port, last_event_id=notice["last_event_id"])
-    rest = again.events(notice["missed"], 20)
+    rest = again.events(count - len(received), 20)
     again.close()
     all_seen = received + order_ids(rest)
-    second_burst = order_ids(fast.events[count:])
-    check(all_seen == second_burst,
-          f"dropped + resumed gave {len(all_seen)} orders, the reading client {len(second_burst)}")
+    # The same orders in the same order as the reading client got them since the stalled one
+    # connected (the bursts' boundaries are not exact: the generator may place a few more).
+    fast_ids = order_ids(fast.events)
+    check(received and received[0] in fast_ids, "the stalled client's first order is unknown")
+    since = fast_ids[fast_ids.index(received[0]):]
+    check(len(all_seen) >= count and all_seen == since,
+          f"dropped + resumed gave {len(all_seen)} orders, the reading client {len(since)}")
     log(f"slow: the stalled client was dropped after {len(received)} orders, told it missed "
         f"{notice['missed']}, resumed from {notice['last_event_id']} and got them all; "
         f"the reading client got all {count}")
