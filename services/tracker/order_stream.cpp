@@ -102,7 +102,11 @@ void order_stream::publish(const tracked_order& order) {
 void order_stream::arm_flush() {
   if (flush_armed_ || stopped_) return;
   flush_armed_ = true;
-  flush_timer_.expires_after(options_.flush_interval);
+  // At most one flush per interval, but not a wait for nothing: the first order after a quiet
+  // interval goes out on the next turn of the loop (after the rest of its consumer batch), so a
+  // trickle of orders is seen at once and a flood is batched.
+  flush_timer_.expires_at(
+      std::max(std::chrono::steady_clock::now(), last_flush_ + options_.flush_interval));
   flush_timer_.async_wait([this](const boost::system::error_code& ec) {
     flush_armed_ = false;
     if (!ec) flush();
@@ -112,6 +116,7 @@ void order_stream::arm_flush() {
 void order_stream::flush() {
   const auto end = history_.next();
   if (flushed_ == end) return;
+  last_flush_ = std::chrono::steady_clock::now();
   batch_.clear();
   for (auto seq = flushed_; seq < end; ++seq)
     batch_ += history_.text(seq);
