@@ -6,8 +6,8 @@ Usage: browser_test.py --bin-dir DIR --out-dir DIR [--deadline S]
 
 Loads the page from a Tracker on its own broker, places one order per partition (the first fetch
 of a partition is not the live path, so these are not timed), then orders through the Order
-service, and checks that each appears in the page's list (with partition and offset) and in the totals per
-user within a second of its 201; that an order whose user is `<img src=x onerror=alert(1)>`
+service, and checks that each appears in the page's list (with partition and offset) and in the
+totals per user within a second of its 201; that an order whose user is `<img src=x onerror=alert(1)>`
 shows as that text (no element made of it, no dialog); that the owned partitions are listed;
 that the page made no request anywhere but the Tracker; and that no script error occurred.
 Saves a screenshot as DIR/live_page.png (a CI artifact, not committed).
@@ -32,7 +32,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from live_harness import Failure, Harness, Interrupted, _die_with_parent, check, say, wait_until  # noqa
+from live_harness import _die_with_parent, check, run_test, say, wait_until  # noqa
 
 NAME = "browser_test"
 XSS_USER = "<img src=x onerror=alert(1)>"
@@ -231,20 +231,15 @@ def main():
         print(f"{NAME}: SKIPPED: {why}", flush=True)
         return 77
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
-    browser = None
-    try:
-        with Harness(NAME, args.bin_dir, args.deadline) as h:
-            try:
-                browser = Chromium(binary, h.tmp)
-                run(h, browser, args.out_dir)
-            finally:
-                if browser:
-                    browser.close()
-    except (Failure, Interrupted) as e:
-        print(f"{NAME}: FAIL: {e}", flush=True)
-        return 1
-    print(f"{NAME}: PASS", flush=True)
-    return 0
+
+    def body(h):
+        browser = Chromium(binary, h.tmp)
+        try:
+            run(h, browser, args.out_dir)
+        finally:
+            browser.close()
+
+    return run_test(NAME, args.bin_dir, args.deadline, body)
 
 
 if __name__ == "__main__":

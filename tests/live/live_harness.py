@@ -246,6 +246,18 @@ class Harness:
         return svc
 
 
+def run_test(name, bin_dir, deadline, body):
+    """Runs body(harness) and prints "<name>: PASS" or "<name>: FAIL: ..."; the exit code."""
+    try:
+        with Harness(name, bin_dir, deadline) as h:
+            body(h)
+    except (Failure, Interrupted) as e:
+        print(f"{name}: FAIL: {e}", flush=True)
+        return 1
+    print(f"{name}: PASS", flush=True)
+    return 0
+
+
 class SseClient:
     """GET /orders/stream on a plain socket, parsed as the SSE spec says (enough of it)."""
 

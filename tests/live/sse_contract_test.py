@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from live_harness import Failure, Harness, Interrupted, SseClient, check, say, wait_until  # noqa
+from live_harness import SseClient, check, run_test, say, wait_until  # noqa
 
 NAME = "sse_contract_test"
 
@@ -236,21 +236,18 @@ def main():
     ap.add_argument("--bin-dir", required=True)
     ap.add_argument("--deadline", type=float, default=400)
     args = ap.parse_args()
-    try:
-        with Harness(NAME, args.bin_dir, args.deadline) as h:
-            order = h.order_service()
-            tracker = h.tracker("tracker", "--stream-heartbeat-ms", "300")
-            follow(h, order, tracker)
-            resume(order, tracker)
-            cap(h)
-            # Fewer processes for the timing comparison below.
-            tracker.stop()
-            sigterm(slow_client(h))
-    except (Failure, Interrupted) as e:
-        print(f"{NAME}: FAIL: {e}", flush=True)
-        return 1
-    print(f"{NAME}: PASS", flush=True)
-    return 0
+
+    def body(h):
+        order = h.order_service()
+        tracker = h.tracker("tracker", "--stream-heartbeat-ms", "300")
+        follow(h, order, tracker)
+        resume(order, tracker)
+        cap(h)
+        # Fewer processes for the timing comparison below.
+        tracker.stop()
+        sigterm(slow_client(h))
+
+    return run_test(NAME, args.bin_dir, args.deadline, body)
 
 
 if __name__ == "__main__":
