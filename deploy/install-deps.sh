@@ -14,6 +14,9 @@ packages=(
   libssl-dev libsasl2-dev zlib1g-dev libzstd-dev liblz4-dev libcurl4-openssl-dev
   openjdk-17-jdk-headless maven
   python3 python3-confluent-kafka python3-yaml
+  # tests/live/browser_test.py: the Tracker's live page in headless Chromium, driven through the
+  # DevTools protocol (a WebSocket) from Python.
+  chromium python3-websocket
   clang-format clang-tidy
   # tests/fuzz/run.sh: libFuzzer needs clang; Debian 12 keeps clang 14's libFuzzer, ASan and UBSan
   # runtimes in libclang-rt-14-dev, only recommended by clang, which --no-install-recommends skips.

@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "common/http/response.hpp"
+#include "common/http/stream.hpp"
 
 namespace order_tracker::http {
 
@@ -55,6 +56,11 @@ class responder {
  public:
   /// Sends `res`, with version, keep-alive, `Server` and `Content-Length` set by the server.
   void operator()(response res) const;
+  /// Answers with a long-lived response instead: `header`'s status and fields go out now, with
+  /// `Connection: close` and no Content-Length, and the body is what the returned stream is given.
+  /// Deadlines for idle and request time no longer apply; each write still has the write
+  /// timeout. Returns a closed stream if the request was answered already or the client left.
+  stream start_stream(response header, stream_events events) const;
 
  private:
   friend class detail::session;

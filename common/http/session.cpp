@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/string.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/http/write.hpp>
 #include <exception>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -28,6 +30,33 @@ void responder::operator()(response res) const {
   }
 }
 
+stream responder::start_stream(response header, stream_events events) const {
+  if (session_ && session_->start_stream(request_id_, std::move(header), std::move(events))) {
+    return stream{session_};
+  }
+  return {};
+}
+
+bool stream::write(std::string_view bytes) const {
+  return session_ && session_->stream_write(bytes);
+}
+
+std::size_t stream::queued() const {
+  return session_ ? session_->stream_queued() : 0;
+}
+
+bool stream::open() const {
+  return session_ && session_->stream_open();
+}
+
+void stream::when_flushed(std::function<void()> f) const {
+  if (session_) session_->stream_when_flushed(std::move(f));
+}
+
+void stream::end() const {
+  if (session_) session_->stream_end();
+}
+
 namespace detail {
 
 namespace {
@@ -38,6 +67,10 @@ namespace {
 constexpr std::size_t first_read_bytes = 1024;
 /// At most this much per read, as Beast's own reads take (read_size's default).
 constexpr std::size_t max_read_bytes = 65536;
+
+/// SO_SNDBUF of a streaming connection (Linux doubles it for its bookkeeping): at 1,000 orders/s
+/// a stream carries about 400 KB/s, which this covers at round trips up to ~100 ms.
+constexpr int stream_send_buffer_bytes = 64 * 1024;
 
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -96,6 +129,12 @@ void session::reject() {
 
 void session::drain() {
   draining_ = true;
+  if (state_ == state::streaming) {
+    // A stream has no natural end: what is queued goes out (within the linger time, so that a
+    // client that stopped reading cannot hold up the shutdown), then the connection closes.
+    set_deadline(limits_.linger_timeout);
+    return stream_end();
+  }
   // A request still being read has not reached the application, so dropping it loses nothing the
   // client cannot retry; answers that are pending or being written finish in on_write/respond.
   if (state_ == state::reading || state_ == state::sending_continue) {
@@ -156,6 +195,7 @@ void session::on_deadline() {
       // Waiting for a request that never began: nobody to answer.
       return close_now();
     case state::writing:    // a client that does not read its answer
+    case state::streaming:  // a stream's client that stopped reading (or a drain's bound)
     case state::lingering:  // the drain after a closing answer is over
       return close_now();
     case state::awaiting_response:
@@ -327,6 +367,136 @@ void session::respond(std::uint64_t request_id, response res) {
   do_write(std::move(res), keep_alive);
 }
 
+bool session::start_stream(std::uint64_t request_id, response header, stream_events events) {
+  if (state_ != state::awaiting_response || request_id != request_id_) {
+    return false;
+  }
+  state_ = state::streaming;
+  close_after_write_ = true;
+  stream_events_ = std::move(events);
+  // The body ends when the connection does: no Content-Length, and the client is told so.
+  header.version(request_version_);
+  header.keep_alive(false);
+  header.set(beast_http::field::server, "order-tracker");
+  header.erase(beast_http::field::content_length);
+  header.erase(beast_http::field::transfer_encoding);
+  std::ostringstream text;
+  text << header.base();
+  stream_pending_ = std::move(text).str();
+  // HEAD gets the header alone; a stream begun during a shutdown, the header and its end.
+  if (request_is_head_ || draining_) {
+    stream_ending_ = true;
+  }
+  // The kernel's send buffer is part of what a client that stops reading costs, and Linux grows
+  // it up to 4 MiB on its own; bounded here, the application's own bound on what it queues is
+  // most of the bound, and a stalled client is noticed after a few hundred KiB, not megabytes.
+  beast::error_code ignored;
+  socket_.set_option(asio::socket_base::send_buffer_size(stream_send_buffer_bytes), ignored);
+  // Reading goes on only to notice the client leaving; anything it sends is discarded.
+  buffer_.clear();
+  do_stream_read();
+  do_stream_write();
+  return true;
+}
+
+bool session::stream_write(std::string_view bytes) {
+  if (state_ != state::streaming || stream_ending_) {
+    return false;
+  }
+  stream_pending_.append(bytes);
+  if (!stream_write_in_flight_) {
+    do_stream_write();
+  }
+  return true;
+}
+
+void session::stream_when_flushed(std::function<void()> f) {
+  if (state_ != state::streaming) {
+    return;
+  }
+  if (stream_write_in_flight_ || !stream_pending_.empty()) {
+    stream_flushed_ = std::move(f);
+    return;
+  }
+  // Never from inside the caller's own call.
+  asio::post(socket_.get_executor(), [self = shared_from_this(), f = std::move(f)] {
+    if (self->state_ == state::streaming && f) f();
+  });
+}
+
+void session::stream_end() {
+  if (state_ != state::streaming) {
+    return;
+  }
+  stream_ending_ = true;
+  if (!stream_write_in_flight_) {
+    finish_stream();
+  }
+}
+
+void session::do_stream_write() {
+  stream_writing_.swap(stream_pending_);
+  stream_pending_.clear();
+  stream_write_in_flight_ = true;
+  // The write deadline only while a write is in flight: an idle stream waits for the
+  // application as long as it likes. During a drain the drain's bound stands.
+  if (!draining_) {
+    set_deadline(limits_.write_timeout);
+  } else if (deadline_ == clock::time_point::max()) {
+    set_deadline(limits_.linger_timeout);
+  }
+  asio::async_write(socket_, asio::buffer(stream_writing_),
+                    beast::bind_front_handler(&session::on_stream_write, shared_from_this()));
+}
+
+void session::on_stream_write(beast::error_code ec, std::size_t) {
+  if (state_ == state::closed) {
+    return;
+  }
+  stream_write_in_flight_ = false;
+  if (ec) {
+    return fail(ec, "write");
+  }
+  stream_writing_.clear();
+  if (!stream_pending_.empty()) {
+    return do_stream_write();
+  }
+  if (stream_ending_) {
+    return finish_stream();
+  }
+  if (!draining_) {
+    deadline_ = clock::time_point::max();
+  }
+  if (auto f = std::exchange(stream_flushed_, nullptr)) {
+    f();
+  }
+}
+
+void session::finish_stream() {
+  state_ = state::lingering;
+  beast::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  // The stream's read, already pending, drains what the client still sends until it closes.
+  set_deadline(limits_.linger_timeout);
+}
+
+void session::do_stream_read() {
+  buffer_.clear();
+  socket_.async_read_some(buffer_.prepare(first_read_bytes),
+                          beast::bind_front_handler(&session::on_stream_read, shared_from_this()));
+}
+
+void session::on_stream_read(beast::error_code ec, std::size_t) {
+  if (state_ == state::closed) {
+    return;
+  }
+  if (ec) {
+    // The client closed (or reset) its side: it is gone, whatever the stream still had queued.
+    return fail(ec, "read");
+  }
+  do_stream_read();
+}
+
 void session::answer_and_close(beast_http::status status, std::string_view error) {
   if (auto owner = owner_.lock()) owner->refused(status);
   // The request was never parsed completely, so its version is unknown; 1.1 is what clients expect.
@@ -412,6 +582,12 @@ void session::close_now() {
   timer_.cancel();
   beast::error_code ignored;
   socket_.close(ignored);
+  stream_flushed_ = nullptr;
+  if (auto closed = std::exchange(stream_events_.on_closed, nullptr)) {
+    // Posted: close_now runs inside calls the application makes, and the application drops its
+    // stream (perhaps the last reference to this session) when told.
+    asio::post(socket_.get_executor(), std::move(closed));
+  }
   // Leave now, not in the destructor: a responder the application still holds keeps this object
   // alive, and a closed connection must not hold up a drain or count against max_connections.
   leave_registry();

@@ -10,9 +10,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "common/http/server.hpp"
@@ -63,9 +65,28 @@ class session : public std::enable_shared_from_this<session> {
   void close();
   /// Writes the answer to request `request_id` if it is the one awaiting an answer.
   void respond(std::uint64_t request_id, response res);
+  /// Turns the answer to request `request_id` into a stream (see responder::start_stream); false
+  /// if that request is not the one awaiting an answer.
+  bool start_stream(std::uint64_t request_id, response header, stream_events events);
+  /// The stream's side of `http::stream`.
+  bool stream_write(std::string_view bytes);
+  std::size_t stream_queued() const {
+    return state_ == state::streaming ? stream_pending_.size() : 0;
+  }
+  bool stream_open() const { return state_ == state::streaming && !stream_ending_; }
+  void stream_when_flushed(std::function<void()> f);
+  void stream_end();
 
  private:
-  enum class state { reading, sending_continue, awaiting_response, writing, lingering, closed };
+  enum class state {
+    reading,
+    sending_continue,
+    awaiting_response,
+    writing,
+    streaming,
+    lingering,
+    closed
+  };
 
   void do_wait_for_request();
   void begin_request();
@@ -80,6 +101,11 @@ class session : public std::enable_shared_from_this<session> {
   void complete(response& res) const;
   void on_write(boost::beast::error_code ec, std::size_t bytes);
   void do_linger();
+  void do_stream_write();
+  void on_stream_write(boost::beast::error_code ec, std::size_t bytes);
+  void do_stream_read();
+  void on_stream_read(boost::beast::error_code ec, std::size_t bytes);
+  void finish_stream();
   void do_drain_input();
   void on_drain_input(boost::beast::error_code ec, std::size_t bytes);
   void set_deadline(std::chrono::milliseconds from_now);
@@ -140,6 +166,16 @@ class session : public std::enable_shared_from_this<session> {
   bool in_request_ = false;
   /// The current request's header was looked at for `Expect: 100-continue`.
   bool continue_checked_ = false;
+
+  /// A streaming answer: what the application wrote and is not yet being written, and what is.
+  /// Two buffers, so that writes arriving during a write coalesce into the next one.
+  std::string stream_pending_;
+  std::string stream_writing_;
+  bool stream_write_in_flight_ = false;
+  /// The application ended the stream: close once stream_pending_ is written.
+  bool stream_ending_ = false;
+  stream_events stream_events_;
+  std::function<void()> stream_flushed_;
 };
 
 }  // namespace order_tracker::http::detail

@@ -57,6 +57,18 @@ std::optional<tracker_options> parse_tracker_options(int argc, const char* const
   cli.add("dedup-window", o.id_window, "DEDUP_WINDOW",
           "offsets of a partition across which a redelivered order id is recognised; the same "
           "on every member of the group");
+  long heartbeat_ms = o.stream.heartbeat.count();
+  long flush_ms = o.stream.flush_interval.count();
+  cli.add("max-streams", o.stream.max_streams, "MAX_STREAMS",
+          "GET /orders/stream connections open at once (more get 503)");
+  cli.add("stream-buffer-bytes", o.stream.buffer_bytes, "STREAM_BUFFER_BYTES",
+          "per stream, bytes queued for a slow client before it is dropped");
+  cli.add("stream-history", o.stream.history, "STREAM_HISTORY",
+          "events kept for clients that reconnect with Last-Event-ID");
+  cli.add("stream-heartbeat-ms", heartbeat_ms, "STREAM_HEARTBEAT_MS",
+          "comment line sent on an idle stream this often");
+  cli.add("stream-flush-ms", flush_ms, "STREAM_FLUSH_MS",
+          "orders are written to the streams in batches this far apart");
   bool quiet = false;
   cli.add_switch("quiet-orders", quiet, "", "no line per order (counted in the summary instead)");
   if (cli.parse(argc, argv, env) == config::command_line::outcome::exit_success)
@@ -78,6 +90,10 @@ std::optional<tracker_options> parse_tracker_options(int argc, const char* const
     throw config::config_error("--advertised-address " + o.advertised_address +
                                ": must be HOST:PORT");
   }
+  if (heartbeat_ms < 1) throw config::config_error("--stream-heartbeat-ms: must be at least 1");
+  if (flush_ms < 0) throw config::config_error("--stream-flush-ms: must be >= 0");
+  o.stream.heartbeat = std::chrono::milliseconds(heartbeat_ms);
+  o.stream.flush_interval = std::chrono::milliseconds(flush_ms);
   return o;
 }
 

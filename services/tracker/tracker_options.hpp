@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/config/options.hpp"
+#include "services/tracker/order_stream.hpp"
 
 namespace order_tracker::tracker {
 
@@ -27,6 +28,7 @@ struct tracker_options {
   /// Offsets of a partition across which a redelivered order id is recognised; the same on every
   /// member of the group, since totals and snapshots are counted with it.
   std::size_t id_window = 50'000;
+  stream_options stream;   ///< GET /orders/stream
   bool log_orders = true;  ///< one info line per order, as the seed's consumer prints
 };
 

@@ -10,6 +10,7 @@
 #include "common/kafka/statistics.hpp"
 #include "common/observability/log.hpp"
 #include "services/tracker/partition_owners.hpp"
+#include "services/tracker/live_routes.hpp"
 
 namespace order_tracker::tracker {
 namespace {
@@ -119,6 +120,7 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
       api_(
           view_, metrics_, [this] { return not_ready_reason(); },
           [this] { return partitions_.live(); }, router_),
+      stream_(io, options_.stream, metrics_),
       signals_(io, SIGINT, SIGTERM),
       tick_timer_(io),
       topic_{kafka::make_topic_spec(options_.common.kafka.topic, options_.topic),
@@ -175,6 +177,7 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
   http_.emplace(
       io,
       [this](http::request&& req, http::responder respond) {
+        if (route_live(req, respond, stream_)) return;
         api_.handle(std::move(req), std::move(respond));
       },
       limits, [](std::string_view line) { log::warn("http", "{}", line); });
@@ -288,6 +291,12 @@ void tracker_service::process_live(kafka::message&& m) {
     end_to_end_.observe(static_cast<double>(now_ms - created_ms) / 1000.0);
   }
   if (result == apply_result::added) {
+    if (const auto* tracked = view_.find(order.order_id)) {
+      stream_.publish(*tracked);
+    } else {  // --max-orders 0 keeps no detail; the stream still shows the order
+      stream_.publish({order.order_id, order.user, order.item, order.quantity, p, offset, received,
+                       created_ms > 0, std::string(trace)});
+    }
     if (options_.log_orders) {
       const auto id = events::uuid_chars(order.order_id);
       log::info("tracker", "Received order {}: {} x {} from {} (partition {}, offset {}){}{}",
@@ -588,6 +597,7 @@ void tracker_service::shutdown(std::string_view why) {
   snapshot_reader_.stop();
   owners_.stop();
   dead_letter_.stop();
+  stream_.stop();
   http_drained_ = false;
   http_->shutdown([this] {
     http_drained_ = true;

@@ -20,6 +20,7 @@
 #include "common/observability/metrics.hpp"
 #include "services/tracker/dead_letter.hpp"
 #include "services/tracker/order_router.hpp"
+#include "services/tracker/order_stream.hpp"
 #include "services/tracker/order_view.hpp"
 #include "services/tracker/owners_watch.hpp"
 #include "services/tracker/partition_states.hpp"
@@ -113,6 +114,8 @@ class tracker_service {
   owners_watch owners_;
   order_router router_;
   tracker_api api_;
+  /// GET /orders/stream's fan-out; before the server, whose streams report to it.
+  order_stream stream_;
   /// Last: its handlers read the parts above.
   std::optional<http::server> http_;
   boost::asio::signal_set signals_;

@@ -787,3 +787,140 @@ BOOST_AUTO_TEST_CASE(text_response_keeps_the_body_and_content_type_given) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+/// Everything the server sends until it closes the connection.
+awaitable<std::string> read_until_closed(client& c) {
+  std::string all;
+  char chunk[4096];
+  for (;;) {
+    c.stream().expires_after(5s);
+    beast::error_code ec;
+    const auto n = co_await c.stream().async_read_some(asio::buffer(chunk),
+                                                       asio::redirect_error(use_awaitable, ec));
+    all.append(chunk, n);
+    if (ec) co_return all;
+  }
+}
+
+/// Reads until at least `n` bytes have come.
+awaitable<void> read_at_least(client& c, std::size_t n) {
+  std::vector<char> chunk(256 * 1024);
+  std::size_t got = 0;
+  while (got < n) {
+    c.stream().expires_after(5s);
+    got += co_await c.stream().async_read_some(asio::buffer(chunk), use_awaitable);
+  }
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(streaming, server_fixture)
+
+BOOST_AUTO_TEST_CASE(a_stream_sends_its_header_without_length_then_each_write_until_it_ends) {
+  ot::stream out;
+  int closed = 0;
+  start([&](ot::request&&, ot::responder respond) {
+    ot::response header{bhttp::status::ok, 11};
+    header.set(bhttp::field::content_type, "text/event-stream");
+    out = respond.start_stream(std::move(header), {.on_closed = [&] { ++closed; }});
+    BOOST_TEST(out.open());
+    BOOST_TEST(out.write("data: 1\n\n"));
+  });
+  run([&]() -> awaitable<void> {
+    auto c = co_await client::connect(endpoint);
+    co_await c.write(make_request(bhttp::verb::get, "/orders/stream"));
+    co_await wait_until([&] { return out.open(); });
+    co_await sleep_for(20ms);
+    BOOST_TEST(out.write("data: 2\n\n"));
+    out.end();
+    BOOST_TEST(!out.write("data: 3\n\n"), "nothing is accepted after end()");
+    const auto text = co_await read_until_closed(c);
+    const auto body_at = text.find("\r\n\r\n");
+    BOOST_TEST_REQUIRE(body_at != std::string::npos);
+    const auto head = text.substr(0, body_at);
+    BOOST_TEST(head.starts_with("HTTP/1.1 200 OK\r\n"));
+    BOOST_TEST(head.find("Content-Type: text/event-stream") != std::string::npos);
+    BOOST_TEST(head.find("Connection: close") != std::string::npos);
+    BOOST_TEST(head.find("Content-Length") == std::string::npos);
+    BOOST_TEST(text.substr(body_at + 4) == "data: 1\n\ndata: 2\n\n");
+    co_await wait_until([&] { return closed == 1; });
+    BOOST_TEST(server->connections() == 0u);
+  });
+  BOOST_TEST(reports.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_client_leaving_closes_its_stream_and_tells_the_application_once) {
+  ot::stream out;
+  int closed = 0;
+  start([&](ot::request&&, ot::responder respond) {
+    out =
+        respond.start_stream(ot::response{bhttp::status::ok, 11}, {.on_closed = [&] { ++closed; }});
+  });
+  run([&]() -> awaitable<void> {
+    auto c = co_await client::connect(endpoint);
+    co_await c.write(make_request(bhttp::verb::get, "/orders/stream"));
+    co_await wait_until([&] { return out.open(); });
+    c.close();
+    co_await wait_until([&] { return closed == 1; });
+    BOOST_TEST(!out.open());
+    BOOST_TEST(!out.write("data: late\n\n"));
+    BOOST_TEST(out.queued() == 0u);
+    co_await sleep_for(20ms);
+    BOOST_TEST(closed == 1);
+  });
+}
+
+BOOST_AUTO_TEST_CASE(queued_counts_what_a_client_that_does_not_read_has_not_taken) {
+  ot::stream out;
+  start([&](ot::request&&, ot::responder respond) {
+    out = respond.start_stream(ot::response{bhttp::status::ok, 11}, {});
+  });
+  run([&]() -> awaitable<void> {
+    auto c = co_await client::connect(endpoint);
+    co_await c.write(make_request(bhttp::verb::get, "/orders/stream"));
+    co_await wait_until([&] { return out.open(); });
+    // Far more than socket buffers take: the rest waits in the stream, never in the caller.
+    const std::string chunk(64 * 1024, 'x');
+    for (int i = 0; i < 400; ++i) {
+      BOOST_TEST_REQUIRE(out.write(chunk));
+      co_await sleep_for(0ms);
+    }
+    BOOST_TEST(out.queued() > 0u);
+    bool flushed = false;
+    out.when_flushed([&] { flushed = true; });
+    BOOST_TEST(!flushed);
+    co_await read_at_least(c, 400 * chunk.size());
+    co_await wait_until([&] { return flushed; });
+    BOOST_TEST(out.queued() == 0u);
+    BOOST_TEST(out.open());
+  });
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_ends_a_stream_after_what_is_queued_and_run_returns) {
+  ot::stream out;
+  start([&](ot::request&&, ot::responder respond) {
+    out = respond.start_stream(ot::response{bhttp::status::ok, 11}, {});
+    out.write("data: last\n\n");
+  });
+  asio::co_spawn(
+      ioc,
+      [&]() -> awaitable<void> {
+        auto c = co_await client::connect(endpoint);
+        co_await c.write(make_request(bhttp::verb::get, "/orders/stream"));
+        co_await wait_until([&] { return out.open(); });
+        bool drained = false;
+        server->shutdown([&] { drained = true; });
+        const auto text = co_await read_until_closed(c);
+        BOOST_TEST(text.ends_with("\r\n\r\ndata: last\n\n"));
+        co_await wait_until([&] { return drained; });
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  ioc.run_for(20s);
+  BOOST_TEST(ioc.stopped(), "io_context::run did not return by itself");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

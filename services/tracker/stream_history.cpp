@@ -1,0 +1,54 @@
+#include "services/tracker/stream_history.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace order_tracker::tracker {
+
+stream_history::stream_history(std::size_t capacity, std::string epoch)
+    : epoch_(std::move(epoch)), ring_(std::max<std::size_t>(capacity, 1)) {}
+
+std::uint64_t stream_history::append(std::string_view json) {
+  const auto seq = next_++;
+  auto& slot = ring_[seq % ring_.size()];
+  // assign/append reuse the slot's capacity: no allocation once the ring has gone round.
+  slot.assign("id: ");
+  slot.append(epoch_);
+  slot.push_back('-');
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, seq).ptr;
+  slot.append(digits, end);
+  slot.append("\ndata: ");
+  slot.append(json);
+  slot.append("\n\n");
+  size_ = std::min(size_ + 1, ring_.size());
+  return seq;
+}
+
+const std::string& stream_history::text(std::uint64_t seq) const {
+  return ring_[seq % ring_.size()];
+}
+
+std::string stream_history::id_of(std::uint64_t seq) const {
+  return epoch_ + "-" + std::to_string(seq);
+}
+
+resume_point stream_history::resume_after(std::string_view last_event_id) const {
+  if (last_event_id.empty()) return {next_, 0, true};
+  const auto dash = last_event_id.rfind('-');
+  std::uint64_t last = 0;
+  bool ours = dash != std::string_view::npos && last_event_id.substr(0, dash) == epoch_;
+  if (ours) {
+    const auto digits = last_event_id.substr(dash + 1);
+    const auto* end = digits.data() + digits.size();
+    const auto [ptr, ec] = std::from_chars(digits.data(), end, last);
+    ours = !digits.empty() && ec == std::errc{} && ptr == end && last < next_;
+  }
+  // Another instance's id, one from before a restart, or garbage: what happened in between is
+  // unknown, so the client gets everything held and is told it may have missed more.
+  if (!ours) return {oldest(), std::nullopt, false};
+  if (last + 1 >= oldest()) return {last + 1, 0, true};
+  return {oldest(), oldest() - (last + 1), false};
+}
+
+}  // namespace order_tracker::tracker

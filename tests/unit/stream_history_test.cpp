@@ -1,0 +1,57 @@
+#define BOOST_TEST_MODULE stream_history
+#include "services/tracker/stream_history.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <string>
+
+using order_tracker::tracker::stream_history;
+
+BOOST_AUTO_TEST_CASE(formats_each_event_with_its_id_and_one_data_line) {
+  stream_history h(4, "abc");
+  BOOST_TEST(h.append(R"({"n":0})") == 0u);
+  BOOST_TEST(h.append(R"({"n":1})") == 1u);
+  BOOST_TEST(h.text(1) == "id: abc-1\ndata: {\"n\":1}\n\n");
+  BOOST_TEST(h.id_of(1) == "abc-1");
+}
+
+BOOST_AUTO_TEST_CASE(without_an_id_a_client_starts_with_what_comes_next) {
+  stream_history h(4, "abc");
+  h.append("{}");
+  const auto r = h.resume_after("");
+  BOOST_TEST(r.from == 1u);
+  BOOST_TEST(r.exact);
+}
+
+BOOST_AUTO_TEST_CASE(resumes_right_after_a_known_id_while_the_history_holds_the_rest) {
+  stream_history h(4, "abc");
+  for (int i = 0; i < 6; ++i)
+    h.append("{}");  // holds 2..5
+  const auto r = h.resume_after("abc-1");
+  BOOST_TEST(r.from == 2u);
+  BOOST_TEST(r.exact);
+  BOOST_TEST(*r.missed == 0u);
+  BOOST_TEST(h.resume_after("abc-5").from == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(an_id_older_than_the_history_says_how_many_were_lost) {
+  stream_history h(4, "abc");
+  for (int i = 0; i < 10; ++i)
+    h.append("{}");  // holds 6..9
+  const auto r = h.resume_after("abc-2");
+  BOOST_TEST(r.from == 6u);
+  BOOST_TEST(!r.exact);
+  BOOST_TEST(*r.missed == 3u);  // 3, 4 and 5
+  BOOST_TEST(h.text(6).starts_with("id: abc-6\n"));
+}
+
+BOOST_AUTO_TEST_CASE(an_id_of_another_epoch_or_garbage_replays_everything_with_an_unknown_gap) {
+  stream_history h(4, "abc");
+  for (int i = 0; i < 3; ++i)
+    h.append("{}");
+  for (const auto* id : {"xyz-1", "abc-", "abc-1x", "abc-99", "garbage", "-1"}) {
+    const auto r = h.resume_after(id);
+    BOOST_TEST(r.from == 0u, id);
+    BOOST_TEST(!r.exact, id);
+    BOOST_TEST(!r.missed.has_value(), id);
+  }
+}
