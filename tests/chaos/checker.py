@@ -10,7 +10,8 @@ phantom: a definite failure whose order is in the topic anyway.
 log_dups: records beyond the first for one client identity (trace id).
 redeliveries: records a Tracker applied again after some Tracker had applied them (restarts).
 applied_twice: counts of an order beyond its first, in the final views' totals (held by several
-  views, or counted again in one), or by one Tracker process applying it twice."""
+  views, or counted again in one), or by one Tracker process applying it twice while its view held
+  the partition (between two applications a logged revoke or loss of the partition resets it)."""
 import collections
 import json
 import random
@@ -110,17 +111,24 @@ def check(scenario, cluster, topic, load, trackers, settle_timeout=90):
     redeliveries = 0
     for t in trackers:
         for proc, incarnation in zip(t.incarnations, services.received_lines(t)):
-            applied = collections.Counter()
-            for oid, p, o in incarnation:
+            # Per partition: a partition the view dropped (revoked, lost) starts from zero, and
+            # applying its orders again after a new assignment counts them once, as the view does.
+            applied = collections.defaultdict(collections.Counter)
+            for event in incarnation:
+                if event[0] == "drop":
+                    done = applied.pop(event[1], collections.Counter())
+                    twice += sum(n - 1 for n in done.values() if n > 1)
+                    continue
+                _, oid, p, o = event
                 if oid not in ids:
                     continue
-                applied[oid] += 1
+                applied[p][oid] += 1
                 if (p, o) in first:
                     redeliveries += 1
                     r.redelivered_from[first[(p, o)]] += 1
                 else:
                     first[(p, o)] = proc
-            twice += sum(n - 1 for n in applied.values() if n > 1)
+            twice += sum(n - 1 for c in applied.values() for n in c.values() if n > 1)
     r.values["redeliveries"] = redeliveries
     r.values["applied_twice"] = twice
     return r

@@ -56,11 +56,14 @@ class Load:
 
 
 class Proc:
+    def __init__(self, log=""):
+        self.log = log
+
     def alive(self):
         return True
 
     def log_text(self):
-        return ""
+        return self.log
 
 
 class Tracker:
@@ -108,6 +111,45 @@ class AppliedTwice(unittest.TestCase):
                  Tracker("b", ["order-1", "order-2", "order-3"], 3)])
         self.assertEqual(r["applied_twice"], 1)
 
+
+class AppliedAgainInOneProcess(unittest.TestCase):
+    """A Tracker that applies an order twice counts it twice, unless its view dropped the
+    order's partition (revoked or lost, as it logs) in between: then it starts that partition
+    afresh, as after a snapshot lookup that timed out and a full replay."""
+
+    OID = "0b0e0c0d-0000-4000-8000-000000000001"
+
+    def received(self, partition, offset):
+        return (f"2026-12-03T01:00:00.000Z info  [tracker] Received order {self.OID}: user "
+                f"chaos-user (partition {partition}, offset {offset})\n")
+
+    def run_with_log(self, log):
+        attempt = Attempt(1)
+        attempt.order_id = self.OID
+        msgs = [Msg(attempt.trace, self.OID, attempt.partition, attempt.offset)]
+        t = Tracker("a", [self.OID], 1)
+        t.proc = Proc(log)
+        t.incarnations = [t.proc]
+        t.group = [t]
+        return checker.check("t", Cluster(msgs), "orders", Load([attempt]), [t],
+                             settle_timeout=0)
+
+    def test_applied_twice_while_held_is_counted(self):
+        r = self.run_with_log(self.received(1, 1) + self.received(1, 1))
+        self.assertEqual((r["applied_twice"], r["redeliveries"]), (1, 1))
+
+    def test_applied_again_after_its_partition_was_revoked_is_not(self):
+        for how in ("revoked", "lost"):
+            log = (self.received(1, 1) +
+                   f"2026-12-03T01:00:01.000Z info  [tracker] {how} orders-0, orders-1\n" +
+                   self.received(1, 1))
+            r = self.run_with_log(log)
+            self.assertEqual((r["applied_twice"], r["redeliveries"]), (0, 1), how)
+
+    def test_revoking_another_partition_resets_nothing(self):
+        log = (self.received(1, 1) + "2026-12-03T01:00:01.000Z info  [tracker] revoked orders-0\n" +
+               self.received(1, 1))
+        self.assertEqual(self.run_with_log(log)["applied_twice"], 1)
 
 
 class OneInstancePerOrder(unittest.TestCase):

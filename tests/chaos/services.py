@@ -81,12 +81,24 @@ def tracker(bin_dir, workdir, bootstrap, topic, group, name="tracker", extra=())
 
 
 RECEIVED = re.compile(r"Received order ([0-9a-f-]{36}): .* \(partition (\d+), offset (\d+)\)")
+# tracker_service::on_revoked: "[tracker] revoked orders-0, orders-2" (or "lost ..."). The view
+# drops what it held for those partitions, so a later assignment applies them again legitimately.
+DROPPED = re.compile(r"\[tracker\] (?:revoked|lost) (.+)$", re.M)
+PARTITION = re.compile(r"-(\d+)$")
 
 
 def received_lines(service):
-    """Per incarnation, the (order_id, partition, offset) of each order it applied live."""
+    """Per incarnation, in log order: ("order", order_id, partition, offset) for each order it
+    applied live, and ("drop", partition) where its view dropped a revoked or lost partition."""
     out = []
     for p in service.incarnations:
-        out.append([(m.group(1), int(m.group(2)), int(m.group(3)))
-                    for m in RECEIVED.finditer(p.log_text())])
+        text = p.log_text()
+        events = [(m.start(), ("order", m.group(1), int(m.group(2)), int(m.group(3))))
+                  for m in RECEIVED.finditer(text)]
+        for m in DROPPED.finditer(text):
+            for item in m.group(1).split(", "):
+                n = PARTITION.search(item.strip())
+                if n:
+                    events.append((m.start(), ("drop", int(n.group(1)))))
+        out.append([e for _, e in sorted(events, key=lambda x: x[0])])
     return out
