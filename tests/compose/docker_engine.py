@@ -40,6 +40,9 @@ def engine_answers():
 
 
 def forward_policy():
+    """The FORWARD chain's policy, or None where iptables is not installed (yet)."""
+    if shutil.which("iptables") is None:
+        return None
     r = subprocess.run(["iptables", "-S", "FORWARD"], text=True, stdout=subprocess.PIPE,
                        stderr=subprocess.DEVNULL)
     for line in r.stdout.splitlines():
@@ -73,6 +76,10 @@ class Engine:
         if r.returncode != 0:
             raise NoEngine("deploy/install-docker.sh failed:\n" + r.stdout[-2000:])
         print(f"phase install-docker: {time.monotonic() - started:.1f} s")
+        # On a fresh machine iptables arrives with the packages: its policy before dockerd runs
+        # is the one to put back.
+        if engine.found_policy is None:
+            engine.found_policy = forward_policy()
         engine._start()
         return engine
 
@@ -118,7 +125,7 @@ class Engine:
         self.proc = None
 
     def restore_host(self):
-        if self.found_policy and forward_policy() != self.found_policy:
+        if self.found_policy and forward_policy() not in (None, self.found_policy):
             subprocess.run(["iptables", "-P", "FORWARD", self.found_policy], check=False)
         if self.found_ip_forward is not None and IP_FORWARD.read_text().strip() != self.found_ip_forward:
             IP_FORWARD.write_text(self.found_ip_forward + "\n")
