@@ -26,12 +26,17 @@ std::string random_epoch() {
 constexpr std::string_view preamble = "retry: 1000\n: orders as this Tracker tracks them\n\n";
 constexpr std::string_view heartbeat_line = ": keep-alive\n\n";
 
+// An event's data is GET /orders/{id}'s body for the order.
+void render_order(const tracked_order& order, std::string& out) {
+  out.append(boost::json::serialize(to_json(order)));
+}
+
 }  // namespace
 
 order_stream::order_stream(boost::asio::io_context& io, stream_options options,
                            observability::registry& metrics)
     : options_(options),
-      history_(options.history, random_epoch()),
+      history_(options.history, random_epoch(), render_order),
       flush_timer_(io),
       heartbeat_timer_(io),
       dropped_(metrics.counter("tracker_streams_dropped_total",
@@ -91,7 +96,7 @@ void order_stream::open(const http::request& req, const http::responder& respond
 void order_stream::publish(const tracked_order& order) {
   // The history must not overwrite an event not yet written to the streams.
   if (history_.next() - flushed_ >= history_.capacity()) flush();
-  history_.append(boost::json::serialize(to_json(order)));
+  history_.append(order);
   if (clients_.empty()) {
     flushed_ = history_.next();
     return;

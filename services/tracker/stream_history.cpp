@@ -5,28 +5,34 @@
 
 namespace order_tracker::tracker {
 
-stream_history::stream_history(std::size_t capacity, std::string epoch)
-    : epoch_(std::move(epoch)), ring_(std::max<std::size_t>(capacity, 1)) {}
+stream_history::stream_history(std::size_t capacity, std::string epoch, renderer render)
+    : epoch_(std::move(epoch)), render_(render), ring_(std::max<std::size_t>(capacity, 1)) {}
 
-std::uint64_t stream_history::append(std::string_view json) {
+std::uint64_t stream_history::append(const tracked_order& order) {
   const auto seq = next_++;
-  auto& slot = ring_[seq % ring_.size()];
-  // assign/append reuse the slot's capacity: no allocation once the ring has gone round.
-  slot.assign("id: ");
-  slot.append(epoch_);
-  slot.push_back('-');
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, seq).ptr;
-  slot.append(digits, end);
-  slot.append("\ndata: ");
-  slot.append(json);
-  slot.append("\n\n");
+  auto& s = ring_[seq % ring_.size()];
+  // Copy-assignment reuses the slot's string capacity: no allocation once the ring has gone round.
+  s.order = order;
+  s.rendered = false;
   size_ = std::min(size_ + 1, ring_.size());
   return seq;
 }
 
 const std::string& stream_history::text(std::uint64_t seq) const {
-  return ring_[seq % ring_.size()];
+  auto& s = ring_[seq % ring_.size()];
+  if (!s.rendered) {
+    s.text.assign("id: ");
+    s.text.append(epoch_);
+    s.text.push_back('-');
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, seq).ptr;
+    s.text.append(digits, end);
+    s.text.append("\ndata: ");
+    render_(s.order, s.text);
+    s.text.append("\n\n");
+    s.rendered = true;
+  }
+  return s.text;
 }
 
 std::string stream_history::id_of(std::uint64_t seq) const {

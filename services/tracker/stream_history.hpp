@@ -10,8 +10,13 @@
 /// search through every partition's detail. A sequence number is one integer, and resuming is
 /// an index into this ring.
 ///
-/// Memory: `capacity` event texts (about 400 bytes each); slots are reused, so at steady state
-/// append() allocates nothing.
+/// An event is kept as the order it was published with, and its text is made the first time a
+/// stream asks for it: a Tracker with no stream open (the usual case while it drains a backlog)
+/// never renders one. Rendering every order at publish, a JSON document and an RFC 3339 time per
+/// order, was 72% of the io thread's instructions in a drain (callgrind, BENCHMARKS.md).
+///
+/// Memory: `capacity` orders and, once rendered, their texts (about 400 bytes each); slots are
+/// reused, so at steady state append() allocates nothing.
 
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +24,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "services/tracker/view_types.hpp"
 
 namespace order_tracker::tracker {
 
@@ -35,15 +42,18 @@ struct resume_point {
 
 class stream_history {
  public:
-  /// Holds the newest `capacity` events (at least 1). `epoch`: the instance's id prefix, without
-  /// '-'.
-  stream_history(std::size_t capacity, std::string epoch);
+  /// Appends an event's data (one line of JSON) to `out`.
+  using renderer = void (*)(const tracked_order& order, std::string& out);
 
-  /// Appends one event whose data is `json` (one line); returns its sequence number. The oldest
-  /// event goes when full.
-  std::uint64_t append(std::string_view json);
+  /// Holds the newest `capacity` events (at least 1). `epoch`: the instance's id prefix, without
+  /// '-'. `render` makes an event's data when its text is first asked for.
+  stream_history(std::size_t capacity, std::string epoch, renderer render);
+
+  /// Appends one event; returns its sequence number. The oldest event goes when full.
+  std::uint64_t append(const tracked_order& order);
 
   /// The event's full text ("id: ...\ndata: ...\n\n"); `seq` must be in [oldest(), next()).
+  /// Rendered on the first call for `seq`.
   const std::string& text(std::uint64_t seq) const;
   /// The id of sequence number `seq`.
   std::string id_of(std::uint64_t seq) const;
@@ -59,8 +69,17 @@ class stream_history {
   resume_point resume_after(std::string_view last_event_id) const;
 
  private:
+  struct slot {
+    tracked_order order;
+    /// Valid once `rendered`.
+    std::string text;
+    bool rendered = false;
+  };
+
   std::string epoch_;
-  std::vector<std::string> ring_;
+  renderer render_;
+  /// Rendering is a cache fill, not a change the caller sees: text() stays const.
+  mutable std::vector<slot> ring_;
   std::uint64_t next_ = 0;
   std::size_t size_ = 0;
 };
