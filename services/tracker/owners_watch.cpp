@@ -1,5 +1,7 @@
 #include "services/tracker/owners_watch.hpp"
 
+#include <utility>
+
 #include "common/observability/log.hpp"
 
 namespace order_tracker::tracker {
@@ -15,12 +17,18 @@ constexpr std::chrono::milliseconds request_timeout{3000};
 }  // namespace
 
 owners_watch::owners_watch(boost::asio::io_context& io, kafka::admin& admin, std::string group,
-                           std::string topic, reachability brokers_up)
+                           std::string topic, reachability brokers_up, ownership owns,
+                           std::string self_client_id, observability::registry& metrics)
     : io_(io),
       admin_(admin),
       group_(std::move(group)),
       topic_(std::move(topic)),
       brokers_up_(std::move(brokers_up)),
+      owns_(std::move(owns)),
+      self_client_id_(std::move(self_client_id)),
+      describes_(metrics.counter("tracker_group_describes_total",
+                                 "DescribeConsumerGroups requests sent to learn the partition "
+                                 "owners (none while this member holds every partition)")),
       timer_(io) {}
 
 void owners_watch::start() {
@@ -52,9 +60,13 @@ void owners_watch::refresh() {
   // librdkafka 2.14.2 aborts the process (rd_kafka_enq_once_del_source_return: Assertion
   // `eonce->refcnt > 0') when a DescribeConsumerGroups request fails because its coordinator
   // connection is down (confluentinc/librdkafka#4605, fix proposed in #5397, not released).
-  // So the group is described only while every broker was up in the last statistics (1 s); the
-  // last owners stay in use meanwhile. A broker that dies less than a second before a refresh,
-  // or while one is out, is still exposed.
+  // Seen again in chaos_leader_kill's rolling broker restart. Two guards: the group is described
+  // only while every broker was up in the last statistics (1 s), and not at all while this
+  // member holds every partition (a lone Tracker, the usual deployment): then every other
+  // member holds none, and the owners are known without asking. The topic's partition count
+  // comes from DescribeTopics (metadata, not the coordinator path). The last owners stay in
+  // use meanwhile. Several Trackers with a broker dying less than a second before a refresh,
+  // or while one is out, are still exposed.
   if (brokers_up_ && !brokers_up_()) return;
   const auto now = std::chrono::steady_clock::now();
   if (in_flight_ && now - round_started_ < request_timeout + period) return;
@@ -63,6 +75,32 @@ void owners_watch::refresh() {
   const auto round = ++round_;
   members_.reset();
   partition_count_.reset();
+  admin_.count_partitions(
+      topic_, request_timeout, [this, round](const boost::system::error_code& ec, int count) {
+        if (stopped_ || round != round_) return;
+        if (ec) {
+          in_flight_ = false;
+          return log::debug("tracker", "cannot describe topic {}: {}", topic_, ec.message());
+        }
+        partition_count_ = count;
+        member_partitions self{self_client_id_, {}};
+        for (std::int32_t p = 0; p < count; ++p) {
+          if (owns_ && owns_(p)) self.partitions.push_back(p);
+        }
+        if (count > 0 && std::cmp_equal(self.partitions.size(), count)) {
+          members_ = std::vector<member_partitions>{std::move(self)};
+          return on_answer(round);
+        }
+        if (brokers_up_ && !brokers_up_()) {
+          in_flight_ = false;
+          return;
+        }
+        describe_group(round);
+      });
+}
+
+void owners_watch::describe_group(std::uint64_t round) {
+  describes_.inc();
   admin_.describe_group(
       group_, request_timeout,
       [this, round](const boost::system::error_code& ec, const kafka::group_description& g) {
@@ -80,16 +118,6 @@ void owners_watch::refresh() {
           members.push_back(std::move(mp));
         }
         members_ = std::move(members);
-        on_answer(round);
-      });
-  admin_.count_partitions(
-      topic_, request_timeout, [this, round](const boost::system::error_code& ec, int count) {
-        if (stopped_ || round != round_) return;
-        if (ec) {
-          in_flight_ = false;
-          return log::debug("tracker", "cannot describe topic {}: {}", topic_, ec.message());
-        }
-        partition_count_ = count;
         on_answer(round);
       });
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/kafka/admin.hpp"
+#include "common/observability/metrics.hpp"
 #include "services/tracker/partition_owners.hpp"
 
 namespace order_tracker::tracker {
@@ -22,11 +23,15 @@ class owners_watch {
  public:
   /// Whether a broker is reachable now.
   using reachability = std::function<bool()>;
+  /// Whether this member holds partition `p` of the topic now.
+  using ownership = std::function<bool(std::int32_t p)>;
 
   /// Watches `group`'s owners of `topic` through `admin`, which must outlive this object. Asks
-  /// only while `brokers_up()`: see owners_watch.cpp.
+  /// only while `brokers_up()`, and describes the group only while `owns` says this member
+  /// (joined as `self_client_id`) lacks a partition: see owners_watch.cpp.
   owners_watch(boost::asio::io_context& io, kafka::admin& admin, std::string group,
-               std::string topic, reachability brokers_up);
+               std::string topic, reachability brokers_up, ownership owns,
+               std::string self_client_id, observability::registry& metrics);
 
   /// Starts the periodic refresh.
   void start();
@@ -41,12 +46,16 @@ class owners_watch {
   void arm(std::chrono::milliseconds after);
   void refresh();
   void on_answer(std::uint64_t round);
+  void describe_group(std::uint64_t round);
 
   boost::asio::io_context& io_;
   kafka::admin& admin_;
   std::string group_;
   std::string topic_;
   reachability brokers_up_;
+  ownership owns_;
+  std::string self_client_id_;
+  observability::counter& describes_;
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point next_{};
   /// Numbers the refreshes: a late answer of an older one is ignored. An answer may also never

@@ -9,8 +9,8 @@
 #include "common/kafka/error.hpp"
 #include "common/kafka/statistics.hpp"
 #include "common/observability/log.hpp"
-#include "services/tracker/partition_owners.hpp"
 #include "services/tracker/live_routes.hpp"
+#include "services/tracker/partition_owners.hpp"
 
 namespace order_tracker::tracker {
 namespace {
@@ -114,8 +114,11 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
               consumer_.resume(part);
             }
           }),
-      owners_(io, admin_, options_.group_id, options_.common.kafka.topic,
-              [this] { return brokers_.up() && every_broker_up_; }),
+      owners_(
+          io, admin_, options_.group_id, options_.common.kafka.topic,
+          [this] { return brokers_.up() && every_broker_up_; },
+          [this](std::int32_t p) { return partitions_.owns(p); },
+          advertising_client_id("tracker-service", options_.advertised_address), metrics_),
       router_(io, owners_, options_.advertised_address, options_.route_timeout, metrics_),
       api_(
           view_, metrics_, [this] { return not_ready_reason(); },

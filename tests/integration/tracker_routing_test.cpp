@@ -10,6 +10,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/services.hpp"
@@ -32,12 +33,13 @@ namespace {
 
 const std::vector<std::string> local_only{"Tracker-Forwarded-By", "routing-test"};
 
-tracker_process start_tracker(const std::string& name) {
+tracker_process start_tracker(const std::string& name, std::vector<std::string> extra = {}) {
   tracker_process t;
   t.port = static_cast<std::uint16_t>(free_port_range(1));
-  t.process = start_service(
-      "tracker-service", {"--http-listen", "127.0.0.1:" + std::to_string(t.port), "--quiet-orders"},
-      name);
+  std::vector<std::string> args{"--http-listen", "127.0.0.1:" + std::to_string(t.port),
+                                "--quiet-orders"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  t.process = start_service("tracker-service", args, name);
   return t;
 }
 
@@ -61,6 +63,15 @@ double routed_lookups(const tracker_process& t, const std::string& outcome) {
   const auto r = ask(t, "/metrics");
   const std::regex sample("tracker_routed_lookups_total\\{outcome=\"" + outcome +
                           "\"\\} ([0-9.eE+-]+)");
+  std::smatch m;
+  if (r.status() != 200 || !std::regex_search(r.body(), m, sample)) return -1;
+  return std::stod(m[1].str());
+}
+
+/// tracker_group_describes_total of one Tracker, or -1 when absent.
+double group_describes(const tracker_process& t) {
+  const auto r = ask(t, "/metrics");
+  const std::regex sample("\ntracker_group_describes_total ([0-9.eE+-]+)");
   std::smatch m;
   if (r.status() != 200 || !std::regex_search(r.body(), m, sample)) return -1;
   return std::stod(m[1].str());
@@ -148,6 +159,9 @@ BOOST_AUTO_TEST_CASE(any_tracker_answers_for_any_order_of_the_group) {
   for (const auto& t : trackers)
     routed_found += routed_lookups(t, "found");
   BOOST_TEST(routed_found == 2.0 * static_cast<double>(all.size()));
+  // Holding one partition of three, each had to describe the group to learn the others.
+  for (const auto& t : trackers)
+    BOOST_TEST(group_describes(t) > 0.0, address(t));
 
   // Asked for its own view only (as a forwarded request is), exactly one instance has each.
   for (const auto& id : all) {
@@ -218,4 +232,33 @@ BOOST_AUTO_TEST_CASE(any_tracker_answers_for_any_order_of_the_group) {
   }
   order->signal(SIGTERM);
   BOOST_TEST(order->exit_code_after(30s) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_lone_tracker_knows_the_owners_without_describing_its_group) {
+  // librdkafka 2.14.2 can abort on a DescribeConsumerGroups whose coordinator goes down
+  // (owners_watch.cpp), so a Tracker holding every partition does not describe its group: every
+  // other member holds none.
+  const auto group = "lone-" + boost::uuids::to_string(boost::uuids::random_generator()());
+  auto t = start_tracker("routing-lone", {"--group-id", group});
+  BOOST_REQUIRE_MESSAGE(eventually([&] { return owned_partitions(t.stats()).size() == 3U; }, 90s),
+                        t.output());
+  // The owners are known (itself for all three) once the topic's partitions were counted.
+  BOOST_REQUIRE_MESSAGE(
+      eventually(
+          [&] {
+            return t.output().find("group " + group + ": 1 members advertise an address") !=
+                   std::string::npos;
+          },
+          30s),
+      t.output());
+  // Before it joined it held nothing and may have described the group; from now on it holds
+  // every partition: three refresh periods (2 s each) later it has not described it again.
+  const auto before = group_describes(t);
+  BOOST_REQUIRE(before >= 0.0);
+  std::this_thread::sleep_for(6s);
+  BOOST_TEST(group_describes(t) == before, t.output());
+  // An order nobody has: 404, asking nobody else.
+  const auto nobody = boost::uuids::to_string(boost::uuids::random_generator()());
+  const auto r = ask(t, "/orders/" + nobody);
+  BOOST_TEST(r.status() == 404U, r.describe());
 }
