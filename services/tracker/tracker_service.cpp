@@ -37,11 +37,16 @@ std::string describe(const std::vector<kafka::topic_partition>& parts) {
   return out.empty() ? "none" : out;
 }
 
+// The client.id this member joins the group with; its owner map names itself the same way.
+std::string member_client_id(const std::string& advertised_address) {
+  return advertising_client_id("tracker-service", advertised_address);
+}
+
 std::vector<config::property> consumer_defaults(const std::string& advertised_address) {
   return {
       // The group's description reports each member's client.id: the other members learn from
       // it where this one answers HTTP (order routing).
-      {"client.id", advertising_client_id("tracker-service", advertised_address)},
+      {"client.id", member_client_id(advertised_address)},
       // KIP-848 (Kafka 4.0+, librdkafka 2.12+): the broker assigns, each member reconciles on its
       // own, and a member's commit is never refused for a rebalance elsewhere in the group. In
       // the rolling restart: 0 redeliveries and stops of at most 0.83 s, where classic needs its
@@ -118,7 +123,7 @@ tracker_service::tracker_service(boost::asio::io_context& io, tracker_options op
           io, admin_, options_.group_id, options_.common.kafka.topic,
           [this] { return brokers_.up() && every_broker_up_; },
           [this](std::int32_t p) { return partitions_.owns(p); },
-          advertising_client_id("tracker-service", options_.advertised_address), metrics_),
+          member_client_id(options_.advertised_address), metrics_),
       router_(io, owners_, options_.advertised_address, options_.route_timeout, metrics_),
       api_(
           view_, metrics_, [this] { return not_ready_reason(); },

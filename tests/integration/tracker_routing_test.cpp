@@ -58,23 +58,21 @@ http_result ask(const tracker_process& t, const std::string& target, const http_
   return http_request(t.port, beast_http::verb::get, target, {}, h, 10s);
 }
 
-/// tracker_routed_lookups_total{outcome="..."} of one Tracker, or -1 when absent.
-double routed_lookups(const tracker_process& t, const std::string& outcome) {
+/// The value of one sample of a Tracker's /metrics, `series` written as there (name and
+/// labels), or -1 when absent.
+double metric(const tracker_process& t, const std::string& series) {
   const auto r = ask(t, "/metrics");
-  const std::regex sample("tracker_routed_lookups_total\\{outcome=\"" + outcome +
-                          "\"\\} ([0-9.eE+-]+)");
-  std::smatch m;
-  if (r.status() != 200 || !std::regex_search(r.body(), m, sample)) return -1;
-  return std::stod(m[1].str());
+  const auto at = r.body().find("\n" + series + " ");
+  if (r.status() != 200 || at == std::string::npos) return -1;
+  return std::stod(r.body().substr(at + series.size() + 2));
 }
 
-/// tracker_group_describes_total of one Tracker, or -1 when absent.
+double routed_lookups(const tracker_process& t, const std::string& outcome) {
+  return metric(t, "tracker_routed_lookups_total{outcome=\"" + outcome + "\"}");
+}
+
 double group_describes(const tracker_process& t) {
-  const auto r = ask(t, "/metrics");
-  const std::regex sample("\ntracker_group_describes_total ([0-9.eE+-]+)");
-  std::smatch m;
-  if (r.status() != 200 || !std::regex_search(r.body(), m, sample)) return -1;
-  return std::stod(m[1].str());
+  return metric(t, "tracker_group_describes_total");
 }
 
 /// The ids of the orders the seed's producer.py delivered ("✅ Delivered {json}" lines).
