@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  g++ make cmake ninja-build pkg-config git curl ca-certificates procps
+  g++ make cmake ninja-build pkg-config git curl ca-certificates procps patch
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
   libboost-program-options1.81-dev libboost-url1.81-dev
   libfmt-dev kcat

@@ -9,8 +9,11 @@
 #   against the .dsc's SHA-256 again before unpacking it.
 # - The pristine upstream tarball is built with its own configure into PREFIX, with RPATH-linked
 #   binaries in mind: the machine's librdkafka1 (kcat, python3-confluent-kafka) is left untouched.
-# - Idempotent: a finished prefix carries a stamp naming the version, and a second run returns at
-#   once. The downloaded source is cached under CACHE.
+# - The project's own fixes in deploy/librdkafka-patches/ are applied on top, in name order (each
+#   patch says what it fixes and when it can go).
+# - Idempotent: a finished prefix carries a stamp naming the version and the patches' checksum, and
+#   a second run returns at once; a changed patch set builds again. The downloaded source is cached
+#   under CACHE.
 set -euo pipefail
 
 version=2.14.2
@@ -18,9 +21,13 @@ debian_revision=1
 prefix="${ORDER_TRACKER_RDKAFKA_PREFIX:-/opt/order-tracker/librdkafka-${version}}"
 cache="${ORDER_TRACKER_CACHE:-/var/cache/order-tracker}"
 stamp="$prefix/.order-tracker-librdkafka"
+patches=("$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"/librdkafka-patches/*.patch)
+[ -f "${patches[0]}" ] || patches=()
+patch_sum=$( ((${#patches[@]})) && cat "${patches[@]}" | sha256sum | cut -c1-16 || echo none)
+build_id="$version-$debian_revision patches:$patch_sum"
 
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$version-$debian_revision" ]; then
-  echo "install-librdkafka: librdkafka $version is installed in $prefix"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$build_id" ]; then
+  echo "install-librdkafka: librdkafka $version ($((${#patches[@]})) patches) is installed in $prefix"
   exit 0
 fi
 
@@ -64,6 +71,10 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/src"
 tar -C "$work/src" --strip-components=1 -xzf "$src_dir/$orig"
 cd "$work/src"
+for p in "${patches[@]}"; do
+  echo "install-librdkafka: applying $(basename "$p")"
+  patch -p1 --forward --quiet <"$p"
+done
 
 echo "install-librdkafka: building librdkafka $version into $prefix"
 # Each --enable- makes configure fail when the feature's library is missing, instead of quietly
@@ -86,5 +97,5 @@ make -C src install DESTDIR="$work/stage" >/dev/null
 $sudo rm -rf "$prefix"
 $sudo mkdir -p "$(dirname "$prefix")"
 $sudo mv "$work/stage$prefix" "$prefix"
-echo "$version-$debian_revision" | $sudo tee "$stamp" >/dev/null
+echo "$build_id" | $sudo tee "$stamp" >/dev/null
 echo "install-librdkafka: librdkafka $version installed in $prefix"
