@@ -67,6 +67,12 @@ int fences_logged(const test::kafka_broker& broker) {
   return n;
 }
 
+/// Whatever fails while the broker is stopped, it is not left stopped for kafka_broker's SIGTERM.
+struct resume_on_exit {
+  pid_t pid;
+  ~resume_on_exit() { ::kill(pid, SIGCONT); }
+};
+
 /// Every `count` in `now` is above its value in `before` by at least `more`.
 bool all_advanced(const std::vector<int>& now, const std::vector<int>& before, int more) {
   for (std::size_t i = 0; i < now.size(); ++i) {
@@ -158,11 +164,12 @@ BOOST_AUTO_TEST_CASE(producers_and_consumers_reconnect_after_their_broker_was_fe
       describe("before any pause: delivered", delivered, none_d)
           << describe(", received", received, none_r));
 
-  const auto pid = std::stoi(broker.script("pid 0"));
+  const pid_t pid = std::stoi(broker.script("pid 0"));
   int fenced_pauses = 0;
   for (int round = 1; round <= pauses_at_most && fenced_pauses < fenced_pauses_wanted; ++round) {
     const int fences_before = fences_logged(broker);
     BOOST_REQUIRE_EQUAL(::kill(pid, SIGSTOP), 0);
+    const resume_on_exit guard{pid};
     (void)run_until(
         io, [] { return false; }, pause_for);
     BOOST_REQUIRE_EQUAL(::kill(pid, SIGCONT), 0);
