@@ -166,6 +166,17 @@ class Reader:
     def wait_for(self, n, timeout):
         return wait_until(lambda: len(self.events) >= n, timeout)
 
+    def settle(self, quiet=0.5, timeout=10):
+        """Waits until no event has arrived for `quiet` s (ten flush intervals of 50 ms)."""
+        deadline = time.monotonic() + timeout
+        seen = -1
+        while time.monotonic() < deadline:
+            if len(self.events) == seen:
+                return True
+            seen = len(self.events)
+            time.sleep(quiet)
+        return False
+
 
 def slow_client(h):
     count, rate = 6000, 1500
@@ -174,6 +185,10 @@ def slow_client(h):
     fast = Reader(SseClient(t.port))
     baseline = burst_seconds(h, t, "burst-baseline", count, rate)
     check(fast.wait_for(count, 30), f"the reading client got {len(fast.events)} of {count}")
+    # The Tracker also streams what the earlier checks placed, so `count` events can be in before
+    # the burst's last flush: the slow client must not start with the tail of this burst (a CI
+    # run saw 4 such events, and `missed` + received came to 6,004).
+    check(fast.settle(), "the stream did not go quiet after the baseline burst")
     log(f"slow: baseline burst of {count} at {rate}/s processed in {baseline:.2f} s")
 
     slow = SseClient(t.port, rcvbuf=4096)
