@@ -7,10 +7,10 @@
 #   apt configuration (sid's deb-src, its own lists directory), so the machine's sources stay as
 #   they are. apt checks the files against the signed Sources index; this script checks the tarball
 #   against the .dsc's SHA-256 again before unpacking it.
-# - The pristine upstream tarball is built with its own configure into PREFIX, with RPATH-linked
-#   binaries in mind: the machine's librdkafka1 (kcat, python3-confluent-kafka) is left untouched.
-# - The project's own fixes in deploy/librdkafka-patches/ are applied on top, in name order (each
-#   patch says what it fixes and when it can go).
+# - The upstream tarball, with the project's own fixes from deploy/librdkafka-patches/ applied in
+#   name order (each patch says what it fixes and when it can go), is built with its own configure
+#   into PREFIX, with RPATH-linked binaries in mind: the machine's librdkafka1 (kcat,
+#   python3-confluent-kafka) is left untouched.
 # - Idempotent: a finished prefix carries a stamp naming the version and the patches' checksum, and
 #   a second run returns at once; a changed patch set builds again. The downloaded source is cached
 #   under CACHE.

@@ -16,6 +16,7 @@
 #include "common/kafka/consumer.hpp"
 #include "common/kafka/producer.hpp"
 #include "tests/support/kafka_broker.hpp"
+#include "tests/support/run_until.hpp"
 
 // A broker paused past broker.session.timeout.ms is fenced by its controller when it resumes, and
 // until it is unfenced (~100 ms later) it answers Metadata with no brokers at all. librdkafka 2.10+
@@ -29,6 +30,7 @@
 using namespace order_tracker;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
+using test::run_until;
 
 namespace {
 
@@ -45,17 +47,6 @@ constexpr auto pause_for = 11s;
 constexpr int fenced_pauses_wanted = 2;
 constexpr int pauses_at_most = 4;
 constexpr auto recovery_limit = 60s;
-
-/// Runs `io` until `done()` holds or `within` has passed; whether `done()` held.
-bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
-               clock_type::duration within) {
-  const auto deadline = clock_type::now() + within;
-  while (!done() && clock_type::now() < deadline) {
-    io.run_for(20ms);
-    if (io.stopped()) io.restart();
-  }
-  return done();
-}
 
 /// How often the controller fenced a broker so far (one KRaft node: its own controller.log).
 int fences_logged(const test::kafka_broker& broker) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/config/options.hpp"
+#include "tests/support/run_until.hpp"
 
 namespace order_tracker::test {
 
@@ -52,17 +53,5 @@ struct mock_cluster {
   rd_kafka_t* host = nullptr;
   rd_kafka_mock_cluster_t* cluster = nullptr;
 };
-
-/// Runs `io` until `done()` or the deadline; every wake-up comes from the loop's own handlers.
-template <typename Done>
-bool run_until(boost::asio::io_context& io, Done done,
-               std::chrono::milliseconds deadline = std::chrono::seconds(30)) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (!done() && std::chrono::steady_clock::now() < end) {
-    io.run_for(std::chrono::milliseconds(50));
-    if (io.stopped()) io.restart();
-  }
-  return done();
-}
 
 }  // namespace order_tracker::test
