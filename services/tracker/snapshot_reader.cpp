@@ -31,6 +31,7 @@ struct snapshot_reader::lookup {
   snapshot_lookup found;
   bool state_end = false;
   bool orders_end = false;
+  std::int64_t state_target = -1;  // the state partition's high watermark when first read
   boost::asio::steady_timer timer;
 };
 
@@ -134,9 +135,12 @@ void snapshot_reader::drain() {
     if (it == pending_.end()) continue;  // a lookup cancelled or replaced meanwhile
     lookup& l = *it->second;
     const bool state = state_topic_ == rd_kafka_topic_name(m->rkt);
+    // librdkafka reports EOF only for a fetch that comes back empty. A partition written all
+    // the time may never give one (each long poll returns with the newest records), so either
+    // side is also done once it has read what was there when it began.
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       (state ? l.state_end : l.orders_end) = true;
-      if (!state) l.found.log_end = m->offset;
+      if (!state && l.found.log_end < 0) l.found.log_end = m->offset;
     } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (state) {
         l.found.failed = true;
@@ -149,6 +153,12 @@ void snapshot_reader::drain() {
       const std::string_view key(static_cast<const char*>(m->key), m->key_len);
       // The last one wins: records are in offset order, and compaction keeps the newest.
       if (key == l.key) l.found.record.emplace(static_cast<const char*>(m->payload), m->len);
+      if (l.state_target < 0) l.state_target = high_watermark(state_topic_, m->partition);
+      if (l.state_target >= 0 && m->offset + 1 >= l.state_target) l.state_end = true;
+    } else if (!l.orders_end) {
+      // Fetched from the end: the first record's offset is where the log ended at the lookup.
+      l.orders_end = true;
+      l.found.log_end = m->offset;
     }
     if (l.state_end && l.orders_end) answered.push_back(m->partition);
   }
@@ -161,6 +171,15 @@ void snapshot_reader::drain() {
       if (!ec) drain();
     });
   }
+}
+
+std::int64_t snapshot_reader::high_watermark(const std::string& topic, std::int32_t p) const {
+  // The value of the fetch response that carried the message being read, or of a later one.
+  std::int64_t low = -1, high = -1;
+  if (rd_kafka_get_watermark_offsets(impl_->handle.get(), topic.c_str(), p, &low, &high) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR)
+    return -1;
+  return high;
 }
 
 void snapshot_reader::finish(std::int32_t p) {

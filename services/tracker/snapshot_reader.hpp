@@ -3,7 +3,8 @@
 /// watermarks, on the io thread and without blocking it. A consumer of its own, outside any group,
 /// assigns the state topic's partition at its last records and the orders partition at its end;
 /// librdkafka wakes the loop through its queue (queue_waker), and a lookup is answered once both
-/// reached their end (partition EOF), or when it times out.
+/// reached what was their end when it began (partition EOF, or a record at or past that end: a
+/// partition written all the time may never report EOF), or when it times out.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -48,6 +49,7 @@ class snapshot_reader {
   void drain();
   void finish(std::int32_t p);
   void unassign(std::int32_t p);
+  std::int64_t high_watermark(const std::string& topic, std::int32_t p) const;
 
   std::unique_ptr<impl> impl_;
   boost::asio::io_context& io_;
