@@ -7,6 +7,13 @@ from stack import Stack
 EPSILON_S = 0.3  # answers already on the wire when a fault hits may still arrive this late
 
 
+def service_pids(s):
+    """The pids of the stack's services, or None once one has exited: equal before and after a
+    fault only if every service lived through it without a restart."""
+    procs = (s.order, *s.trackers)
+    return [x.proc.pid for x in procs] if all(x.proc.alive() for x in procs) else None
+
+
 def acked_between(load, t0, t1):
     return sum(1 for a in load.attempts
                if a.outcome == "ok" and a.answered and t0 + EPSILON_S < a.answered < t1)
@@ -29,7 +36,7 @@ def broker_restart(ctx):
                 time.sleep(ctx.rng.uniform(2, 4))
                 window["up"] = time.monotonic()  # from here the broker may answer again
                 s.cluster.start_node(0)
-            pids = [x.proc.pid for x in (s.order, *s.trackers)]
+            pids = service_pids(s)
             load, _ = s.run(f"broker_restart[{i}]", fault, after=8)
             r = s.check(f"broker_restart[{i}]", load)
             during = acked_between(load, window["down"], window["up"])
@@ -38,9 +45,7 @@ def broker_restart(ctx):
             ctx.expect_clean(r)
             ctx.expect(during == 0, f"broker_restart[{i}]: {during} orders acked while down")
             ctx.expect(after > 0, f"broker_restart[{i}]: no order acked after the restart")
-            ctx.expect([x.proc.pid for x in (s.order, *s.trackers)] == pids and
-                       all(x.proc.alive() for x in (s.order, *s.trackers)),
-                       f"broker_restart[{i}]: a service restarted or died")
+            ctx.expect(service_pids(s) == pids, f"broker_restart[{i}]: a service restarted or died")
     finally:
         s.close()
 
@@ -104,10 +109,17 @@ def leader_kill(ctx):
                     time.sleep(ctx.rng.uniform(1, 3))
                     s.cluster.start_node(node)
                 return victims
+            pids = service_pids(s)
             load, victims = s.run(f"leader_kill[{i}]", fault, after=6)
             r = s.check(f"leader_kill[{i}]", load)
             ctx.closing(r, killed_nodes=victims)
-            ctx.expect_clean(r)
+            # A killed leader can leave a batch written but unanswered until some of its messages
+            # time out; librdkafka then bumps the producer epoch and sends the batch's remaining
+            # messages again from sequence 0, so one order (same order_id) can be in the log
+            # twice (seen in orders-1 at offsets 3249 and 3250, epochs 0 and 2, with kafka-dump-log).
+            # The Tracker drops the copy by order id; applied_twice stays a miss.
+            ctx.expect_clean(r, producer_resends_allowed=True)
+            ctx.expect(service_pids(s) == pids, f"leader_kill[{i}]: a service restarted or died")
 
         def rolling():
             for node in range(3):
@@ -139,15 +151,17 @@ def two_down(ctx):
                 window["up"] = time.monotonic()
                 s.cluster.start_node(nodes[0])
                 s.cluster.start_node(nodes[1])
+            pids = service_pids(s)
             load, _ = s.run(f"two_down[{i}]", fault, after=8)
             r = s.check(f"two_down[{i}]", load)
             during = acked_between(load, window["down"], window["up"])
             ctx.closing(r, acked_while_two_down=during)
             # With two of three nodes gone a leader can append a batch and still answer
-            # NOT_ENOUGH_REPLICAS; librdkafka 2.0.2 then bumps its producer epoch and sends the
+            # NOT_ENOUGH_REPLICAS; librdkafka then bumps its producer epoch and sends the
             # batch again under new sequence numbers, so the log can hold the same order (same
             # order_id) twice. The Tracker absorbs it (applied_twice stays 0).
             ctx.expect_clean(r, producer_resends_allowed=True)
+            ctx.expect(service_pids(s) == pids, f"two_down[{i}]: a service restarted or died")
             ctx.expect(during == 0, f"two_down[{i}]: {during} orders acked with two nodes down")
     finally:
         s.close()
