@@ -57,16 +57,13 @@ void owners_watch::arm(std::chrono::milliseconds after) {
 }
 
 void owners_watch::refresh() {
-  // librdkafka 2.14.2 aborts the process (rd_kafka_enq_once_del_source_return: Assertion
-  // `eonce->refcnt > 0') when a DescribeConsumerGroups request fails because its coordinator
-  // connection is down (confluentinc/librdkafka#4605, fix proposed in #5397, not released).
-  // Seen again in chaos_leader_kill's rolling broker restart. Two guards: the group is described
-  // only while every broker was up in the last statistics (1 s), and not at all while this
-  // member holds every partition (a lone Tracker, the usual deployment): then every other
+  // Described only while every broker was up in the last statistics (1 s), and not at all while
+  // this member holds every partition (a lone Tracker, the usual deployment): then every other
   // member holds none, and the owners are known without asking. The topic's partition count
-  // comes from DescribeTopics (metadata, not the coordinator path). The last owners stay in
-  // use meanwhile. Several Trackers with a broker dying less than a second before a refresh,
-  // or while one is out, are still exposed.
+  // comes from DescribeTopics. The last owners stay in use meanwhile. (These guards were first
+  // written around a librdkafka 2.14.2 abort after a describe that timed out while its
+  // coordinator was down, confluentinc/librdkafka#4605; deploy/librdkafka-patches/0002 fixes
+  // that; they stay because they spare requests that would mostly wait out their timeout.)
   if (brokers_up_ && !brokers_up_()) return;
   const auto now = std::chrono::steady_clock::now();
   if (in_flight_ && now - round_started_ < request_timeout + period) return;

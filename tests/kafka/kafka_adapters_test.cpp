@@ -280,6 +280,53 @@ BOOST_AUTO_TEST_CASE(a_consumer_closes_within_its_deadline_even_with_the_broker_
   BOOST_TEST((std::chrono::steady_clock::now() - start < 5s));
 }
 
+// A coordinator request of the Admin API (here the committed offsets) that times out while its
+// coordinator is unreachable stays queued inside librdkafka and is sent when the coordinator comes
+// back. 2.14.2 as released freed its bookkeeping twice on that path and aborted the process
+// (rd_kafka_enq_once_del_source_return: Assertion `eonce->refcnt > 0'; chaos leader_kill, the
+// Tracker); deploy/librdkafka-patches/0002 fixes it. The unpatched library aborts here on the
+// first round.
+BOOST_AUTO_TEST_CASE(
+    a_coordinator_request_that_timed_out_is_harmless_when_the_coordinator_returns) {
+  mock_cluster mock(3);
+  constexpr int coordinator = 2;
+  BOOST_REQUIRE(rd_kafka_mock_coordinator_set(mock.cluster, "group", "offsets-group",
+                                              coordinator) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  boost::asio::io_context io;
+  kafka::consumer consumer(io, mock.options(), "offsets-group", {},
+                           kafka::consumer_events{
+                               .on_message = [](kafka::message&&) {},
+                               .on_assigned = nullptr,
+                               .on_revoked = nullptr,
+                               .on_error = nullptr,
+                               .on_commit = nullptr,
+                               .on_stats = nullptr,
+                           });
+  const std::vector<kafka::topic_partition> parts{{"orders", 0}};
+  const auto fetch = [&](std::chrono::milliseconds timeout) {
+    std::optional<boost::system::error_code> result;
+    consumer.fetch_committed(parts, timeout,
+                             [&](const boost::system::error_code& ec,
+                                 const std::vector<kafka::topic_partition>&) { result = ec; });
+    BOOST_REQUIRE(run_until(
+        io, [&] { return result.has_value(); }, 15s));
+    return *result;
+  };
+  BOOST_REQUIRE_MESSAGE(!fetch(5s), "the coordinator answers while it is up");
+  for (int round = 0; round < 5; ++round) {
+    BOOST_TEST_INFO("round " << round);
+    rd_kafka_mock_broker_set_down(mock.cluster, coordinator);
+    // Until the client has seen the connection drop, a request goes out and fails at once.
+    (void)run_until(
+        io, [] { return false; }, 500ms);
+    BOOST_TEST(fetch(300ms) == kafka::make_error(RD_KAFKA_RESP_ERR__TIMED_OUT));
+    rd_kafka_mock_broker_set_up(mock.cluster, coordinator);
+    // The timed-out request goes out now that the coordinator is back, beside this one.
+    const auto ec = fetch(10s);
+    BOOST_TEST(!ec, ec.message());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_callback_that_throws_is_reported_and_the_producer_carries_on) {
   mock_cluster mock;
   boost::asio::io_context io;
