@@ -1,5 +1,6 @@
 #include "services/tracker/snapshot_reader.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/post.hpp>
 #include <vector>
@@ -135,12 +136,14 @@ void snapshot_reader::drain() {
     if (it == pending_.end()) continue;  // a lookup cancelled or replaced meanwhile
     lookup& l = *it->second;
     const bool state = state_topic_ == rd_kafka_topic_name(m->rkt);
+    // A side that is done ignores the rest, so that a lookup is answered once, as it was found.
+    if (state ? l.state_end : l.orders_end) continue;
     // librdkafka reports EOF only for a fetch that comes back empty. A partition written all
     // the time may never give one (each long poll returns with the newest records), so either
     // side is also done once it has read what was there when it began.
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       (state ? l.state_end : l.orders_end) = true;
-      if (!state && l.found.log_end < 0) l.found.log_end = m->offset;
+      if (!state) l.found.log_end = m->offset;
     } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (state) {
         l.found.failed = true;
@@ -155,10 +158,11 @@ void snapshot_reader::drain() {
       if (key == l.key) l.found.record.emplace(static_cast<const char*>(m->payload), m->len);
       if (l.state_target < 0) l.state_target = high_watermark(state_topic_, m->partition);
       if (l.state_target >= 0 && m->offset + 1 >= l.state_target) l.state_end = true;
-    } else if (!l.orders_end) {
+    } else {
       // Fetched from the end: the first record's offset is where the log ended at the lookup.
+      // The watermark covers a fetch that was reset to the log start (a truncated log).
       l.orders_end = true;
-      l.found.log_end = m->offset;
+      l.found.log_end = std::max(m->offset, high_watermark(orders_topic_, m->partition));
     }
     if (l.state_end && l.orders_end) answered.push_back(m->partition);
   }

@@ -63,6 +63,10 @@ std::int64_t write_one(boost::asio::io_context& io, kafka::producer& producer,
   return report->offset;
 }
 
+std::string snapshot_value(std::int32_t p, std::size_t round) {
+  return "snapshot of " + std::to_string(p) + " in round " + std::to_string(round);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(lookups_answer_while_their_partitions_are_written_all_the_time) {
@@ -112,6 +116,13 @@ BOOST_AUTO_TEST_CASE(lookups_answer_while_their_partitions_are_written_all_the_t
   // its new records, where with several, one's records can come back beside another's EOF.
   const std::vector<std::vector<std::int32_t>> rounds = {{0, 1, 2}, {0}, {1}, {2}, {0, 1, 2}};
   for (std::size_t r = 0; r < rounds.size(); ++r) {
+    // A newer snapshot each round, with another group's record after it: the lookup must read
+    // past its own earlier answer to the state partition's new end.
+    for (const auto p : rounds[r]) {
+      (void)write_one(io, producer, state_topic, p, tracker::snapshot_key(group, orders_topic, p),
+                      snapshot_value(p, r));
+      (void)write_one(io, producer, state_topic, p, "another-group", "theirs");
+    }
     const auto end_before = acked_end;
     std::map<std::int32_t, tracker::snapshot_lookup> answers;
     const auto started = std::chrono::steady_clock::now();
@@ -129,7 +140,7 @@ BOOST_AUTO_TEST_CASE(lookups_answer_while_their_partitions_are_written_all_the_t
       const auto& a = answers[p];
       BOOST_TEST_INFO("round " << r << ", partition " << p);
       BOOST_TEST(!a.failed, a.error);
-      BOOST_TEST(a.record.value_or("(none)") == "snapshot of " + std::to_string(p));
+      BOOST_TEST(a.record.value_or("(none)") == snapshot_value(p, r));
       BOOST_TEST(a.log_start == 0);
       // At or past the end acknowledged before the lookup, and not past what exists after it.
       BOOST_TEST(a.log_end >= end_before.at(p));
