@@ -1,7 +1,9 @@
 #include "common/kafka/consumer.hpp"
 
 #include <array>
+#include <cstdint>
 #include <cstring>
+#include <map>
 
 #include "common/kafka/client_config.hpp"
 #include "common/kafka/error.hpp"
@@ -113,6 +115,16 @@ struct consumer::impl {
   std::unique_ptr<detail::queue_waker> waker;
   detail::queue_ptr admin_queue;  // committed-offset lookups, apart from the consumer queue
   std::unique_ptr<detail::queue_waker> admin_waker;
+  // The handlers of requests answered on admin_queue, by the id passed to librdkafka as opaque.
+  // Owned here, not by librdkafka: a request still inside it when the consumer is destroyed is
+  // answered into a queue nobody reads, and its handler must not leak.
+  std::map<std::uintptr_t, committed_handler> admin_handlers;
+  std::uintptr_t next_admin_id = 1;
+  void* keep(committed_handler h) {
+    const auto id = next_admin_id++;
+    admin_handlers.emplace(id, std::move(h));
+    return reinterpret_cast<void*>(id);
+  }
   detail::partition_list_ptr pending_stores{rd_kafka_topic_partition_list_new(8)};
   consumer* owner = nullptr;
   bool cooperative = false;
@@ -271,7 +283,6 @@ consumer::~consumer() {
   impl_->waker->stop();
   impl_->admin_waker->stop();
   while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->admin_queue.get(), 0)}) {
-    delete static_cast<committed_handler*>(rd_kafka_event_opaque(ev.get()));
   }
   impl_->admin_queue.reset();
   keepalive_.cancel();
@@ -339,7 +350,7 @@ void consumer::fetch_committed(const std::vector<topic_partition>& parts,
                                             err.data(), err.size());
   // Offsets committed by a member that just gave these partitions up must be visible.
   detail::error_ptr e(rd_kafka_AdminOptions_set_require_stable_offsets(options.get(), 1));
-  rd_kafka_AdminOptions_set_opaque(options.get(), new committed_handler(std::move(done)));
+  rd_kafka_AdminOptions_set_opaque(options.get(), impl_->keep(std::move(done)));
   rd_kafka_ListConsumerGroupOffsets(impl_->handle.get(), &request, 1, options.get(),
                                     impl_->admin_queue.get());
   rd_kafka_ListConsumerGroupOffsets_destroy(request);
@@ -347,9 +358,10 @@ void consumer::fetch_committed(const std::vector<topic_partition>& parts,
 
 void consumer::drain_admin() {
   while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->admin_queue.get(), 0)}) {
-    std::unique_ptr<committed_handler> handler(
-        static_cast<committed_handler*>(rd_kafka_event_opaque(ev.get())));
-    if (!handler) continue;
+    auto entry = impl_->admin_handlers.extract(
+        reinterpret_cast<std::uintptr_t>(rd_kafka_event_opaque(ev.get())));
+    if (!entry) continue;
+    const committed_handler handler = std::move(entry.mapped());
     boost::system::error_code ec;
     std::vector<topic_partition> offsets;
     if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -376,7 +388,7 @@ void consumer::drain_admin() {
       }
     }
     try {
-      (*handler)(ec, offsets);
+      handler(ec, offsets);
     } catch (const std::exception& ex) {
       log::error("kafka", "committed-offsets handler threw: {}", ex.what());
     }
@@ -515,29 +527,28 @@ void consumer::close(std::chrono::milliseconds timeout, std::function<void()> do
 void consumer::final_commit() {
   const auto err = rd_kafka_commit_queue(
       impl_->handle.get(), nullptr, impl_->admin_queue.get(), nullptr,
-      new committed_handler(
-          [this](const boost::system::error_code& ec, const std::vector<topic_partition>&) {
-            if (leaving_) return;
-            // Classic protocol: a commit sent while another member joins or leaves is refused
-            // for the member's old generation. librdkafka rejoins by itself, and the same commit
-            // with the new generation succeeds for the partitions this member still owns: try
-            // again until the commit deadline rather than leave the next owner to redo our work.
-            if ((ec == make_error(RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION) ||
-                 ec == make_error(RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)) &&
-                std::chrono::steady_clock::now() + final_commit_retry < commit_deadline_) {
-              log::info("kafka", "final offset commit refused during a rebalance ({}): retrying",
-                        ec.message());
-              commit_retry_.expires_after(final_commit_retry);
-              commit_retry_.async_wait([this](const boost::system::error_code& wait) {
-                if (wait == boost::asio::error::operation_aborted || leaving_) return;
-                final_commit();
-              });
-              return;
-            }
-            if (ec && ec != make_error(RD_KAFKA_RESP_ERR__NO_OFFSET))
-              log::warn("kafka", "final offset commit: {}", ec.message());
-            leave_group();
-          }));
+      impl_->keep([this](const boost::system::error_code& ec, const std::vector<topic_partition>&) {
+        if (leaving_) return;
+        // Classic protocol: a commit sent while another member joins or leaves is refused
+        // for the member's old generation. librdkafka rejoins by itself, and the same commit
+        // with the new generation succeeds for the partitions this member still owns: try
+        // again until the commit deadline rather than leave the next owner to redo our work.
+        if ((ec == make_error(RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION) ||
+             ec == make_error(RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS)) &&
+            std::chrono::steady_clock::now() + final_commit_retry < commit_deadline_) {
+          log::info("kafka", "final offset commit refused during a rebalance ({}): retrying",
+                    ec.message());
+          commit_retry_.expires_after(final_commit_retry);
+          commit_retry_.async_wait([this](const boost::system::error_code& wait) {
+            if (wait == boost::asio::error::operation_aborted || leaving_) return;
+            final_commit();
+          });
+          return;
+        }
+        if (ec && ec != make_error(RD_KAFKA_RESP_ERR__NO_OFFSET))
+          log::warn("kafka", "final offset commit: {}", ec.message());
+        leave_group();
+      }));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) leave_group();
 }
 
