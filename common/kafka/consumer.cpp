@@ -282,6 +282,7 @@ consumer::consumer(boost::asio::io_context& io, const config::kafka_options& opt
 consumer::~consumer() {
   impl_->waker->stop();
   impl_->admin_waker->stop();
+  // Answers not handled yet are dropped unread; their handlers go with admin_handlers.
   while (detail::event_ptr ev{rd_kafka_queue_poll(impl_->admin_queue.get(), 0)}) {
   }
   impl_->admin_queue.reset();

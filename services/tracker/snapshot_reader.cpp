@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/post.hpp>
+#include <utility>
 #include <vector>
 
 #include "common/kafka/client_config.hpp"
@@ -156,13 +157,13 @@ void snapshot_reader::drain() {
       const std::string_view key(static_cast<const char*>(m->key), m->key_len);
       // The last one wins: records are in offset order, and compaction keeps the newest.
       if (key == l.key) l.found.record.emplace(static_cast<const char*>(m->payload), m->len);
-      if (l.state_target < 0) l.state_target = high_watermark(state_topic_, m->partition);
+      if (l.state_target < 0) l.state_target = watermarks(state_topic_, m->partition).second;
       if (l.state_target >= 0 && m->offset + 1 >= l.state_target) l.state_end = true;
     } else {
       // Fetched from the end: the first record's offset is where the log ended at the lookup.
       // The watermark covers a fetch that was reset to the log start (a truncated log).
       l.orders_end = true;
-      l.found.log_end = std::max(m->offset, high_watermark(orders_topic_, m->partition));
+      l.found.log_end = std::max(m->offset, watermarks(orders_topic_, m->partition).second);
     }
     if (l.state_end && l.orders_end) answered.push_back(m->partition);
   }
@@ -177,13 +178,15 @@ void snapshot_reader::drain() {
   }
 }
 
-std::int64_t snapshot_reader::high_watermark(const std::string& topic, std::int32_t p) const {
-  // The value of the fetch response that carried the message being read, or of a later one.
+std::pair<std::int64_t, std::int64_t> snapshot_reader::watermarks(const std::string& topic,
+                                                                  std::int32_t p) const {
+  // Cached from the fetch response that carried the message being read, or from a later one;
+  // -1 where unknown.
   std::int64_t low = -1, high = -1;
   if (rd_kafka_get_watermark_offsets(impl_->handle.get(), topic.c_str(), p, &low, &high) !=
       RD_KAFKA_RESP_ERR_NO_ERROR)
-    return -1;
-  return high;
+    return {-1, -1};
+  return {low, high};
 }
 
 void snapshot_reader::finish(std::int32_t p) {
@@ -193,12 +196,7 @@ void snapshot_reader::finish(std::int32_t p) {
   pending_.erase(it);
   l->timer.cancel();
   unassign(p);
-  std::int64_t low = -1, high = -1;
-  if (rd_kafka_get_watermark_offsets(impl_->handle.get(), orders_topic_.c_str(), p, &low, &high) ==
-          RD_KAFKA_RESP_ERR_NO_ERROR &&
-      low >= 0) {
-    l->found.log_start = low;
-  }
+  if (const auto low = watermarks(orders_topic_, p).first; low >= 0) l->found.log_start = low;
   kafka::detail::call_guarded("snapshot lookup handler", [&] { l->done(l->found); });
 }
 

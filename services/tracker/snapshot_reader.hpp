@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "common/config/options.hpp"
 #include "services/tracker/restore_plan.hpp"
@@ -49,7 +50,7 @@ class snapshot_reader {
   void drain();
   void finish(std::int32_t p);
   void unassign(std::int32_t p);
-  std::int64_t high_watermark(const std::string& topic, std::int32_t p) const;
+  std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic, std::int32_t p) const;
 
   std::unique_ptr<impl> impl_;
   boost::asio::io_context& io_;
